@@ -1,0 +1,406 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * kvm-null: a KVM x86 vendor module with no hardware behind it, for test VMs.
+ *
+ * Every kvm_x86_ops, kvm_pmu_ops and nested-ops hook is a stub that counts
+ * its calls (generated at build time from the target's own declarations, see
+ * kvm_null_hooks.h).  The parameters null= and null_pmu= leave chosen hooks
+ * NULL, by name or by class, so that kvm.ko's handling of a vendor that
+ * breaks the hook contract can be observed.  VMs and vCPUs can be created
+ * and run: KVM_RUN returns to user space at once (see kvm_null_abi.h).
+ *
+ * kvm-null replaces KVM's real vendor, so it refuses to load on bare metal
+ * unless asked to.
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/bitmap.h>
+#include <linux/debugfs.h>
+#include <linux/kvm_host.h>
+#include <linux/module.h>
+#include <linux/seq_file.h>
+#include <linux/string.h>
+#include <asm/cpufeature.h>
+
+#include "x86.h"
+#include "cpuid.h"
+#include "pmu.h"
+
+#include "kvm_null_abi.h"
+
+MODULE_DESCRIPTION("KVM vendor module whose hooks are counting stubs, for testing kvm.ko");
+MODULE_LICENSE("GPL");
+MODULE_INFO(test, "Y");
+
+static char *null_hooks;
+module_param_named(null, null_hooks, charp, 0444);
+MODULE_PARM_DESC(null,
+		 "kvm_x86_ops hooks to leave NULL: comma list of hook names and @mandatory, @optional, @ret0, @all");
+
+static char *null_pmu_hooks;
+module_param_named(null_pmu, null_pmu_hooks, charp, 0444);
+MODULE_PARM_DESC(null_pmu,
+		 "kvm_pmu_ops hooks to leave NULL: comma list of hook names and @mandatory, @optional, @all");
+
+/* kvm-null takes KVM's place: on a real host that would end its real VMs. */
+static bool allow_bare_metal;
+module_param(allow_bare_metal, bool, 0444);
+MODULE_PARM_DESC(allow_bare_metal, "Load even without X86_FEATURE_HYPERVISOR");
+
+/*
+ * Hooks with a behaviour of their own; every other hook returns 0, false or
+ * NULL.  Hooks whose output user space can read back clear it.
+ */
+static int kvm_null_vcpu_pre_run(struct kvm_vcpu *vcpu)
+{
+	return 1;	/* go on to vcpu_run() and handle_exit() */
+}
+
+#define KVM_NULL_IMPL_x86_vcpu_pre_run kvm_null_vcpu_pre_run
+
+static int kvm_null_handle_exit(struct kvm_vcpu *vcpu,
+				enum exit_fastpath_completion fastpath)
+{
+	vcpu->run->exit_reason = KVM_EXIT_UNKNOWN;
+	vcpu->run->hw.hardware_exit_reason = KVM_NULL_EXIT_REASON;
+	return 0;	/* back to user space */
+}
+
+#define KVM_NULL_IMPL_x86_handle_exit kvm_null_handle_exit
+
+static bool kvm_null_valid_cr(struct kvm_vcpu *vcpu, unsigned long value)
+{
+	return true;	/* let KVM_SET_SREGS through */
+}
+
+#define KVM_NULL_IMPL_x86_is_valid_cr0 kvm_null_valid_cr
+#define KVM_NULL_IMPL_x86_is_valid_cr4 kvm_null_valid_cr
+
+static int kvm_null_get_msr(struct kvm_vcpu *vcpu, struct msr_data *msr)
+{
+	msr->data = 0;
+	return 0;
+}
+
+#define KVM_NULL_IMPL_x86_get_msr kvm_null_get_msr
+
+static int kvm_null_get_feature_msr(u32 msr, u64 *data)
+{
+	*data = 0;
+	return 0;
+}
+
+#define KVM_NULL_IMPL_x86_get_feature_msr kvm_null_get_feature_msr
+
+static void kvm_null_get_segment(struct kvm_vcpu *vcpu,
+				 struct kvm_segment *var, int seg)
+{
+	memset(var, 0, sizeof(*var));
+}
+
+#define KVM_NULL_IMPL_x86_get_segment kvm_null_get_segment
+
+static void kvm_null_get_dt(struct kvm_vcpu *vcpu, struct desc_ptr *dt)
+{
+	memset(dt, 0, sizeof(*dt));
+}
+
+#define KVM_NULL_IMPL_x86_get_idt kvm_null_get_dt
+#define KVM_NULL_IMPL_x86_get_gdt kvm_null_get_dt
+
+static void kvm_null_get_cs_db_l_bits(struct kvm_vcpu *vcpu, int *db, int *l)
+{
+	*db = 0;
+	*l = 0;
+}
+
+#define KVM_NULL_IMPL_x86_get_cs_db_l_bits kvm_null_get_cs_db_l_bits
+
+static void kvm_null_get_exit_info(struct kvm_vcpu *vcpu, u32 *reason,
+				   u64 *info1, u64 *info2, u32 *intr_info,
+				   u32 *error_code)
+{
+	*reason = 0;
+	*info1 = 0;
+	*info2 = 0;
+	*intr_info = 0;
+	*error_code = 0;
+}
+
+#define KVM_NULL_IMPL_x86_get_exit_info kvm_null_get_exit_info
+
+static int kvm_null_dev_get_attr(u32 group, u64 attr, u64 *val)
+{
+	return -ENXIO;	/* no vendor device attributes */
+}
+
+#define KVM_NULL_IMPL_x86_dev_get_attr kvm_null_dev_get_attr
+
+static gva_t kvm_null_get_untagged_addr(struct kvm_vcpu *vcpu, gva_t gva,
+					unsigned int flags)
+{
+	return gva;	/* no LAM: addresses are used as they are */
+}
+
+#define KVM_NULL_IMPL_x86_get_untagged_addr kvm_null_get_untagged_addr
+
+static void *kvm_null_alloc_apic_backing_page(struct kvm_vcpu *vcpu)
+{
+	/* what KVM allocates itself when a vendor has no such hook */
+	return (void *)get_zeroed_page(GFP_KERNEL_ACCOUNT);
+}
+
+#define KVM_NULL_IMPL_x86_alloc_apic_backing_page kvm_null_alloc_apic_backing_page
+
+static int kvm_null_set_hv_timer(struct kvm_vcpu *vcpu, u64 deadline,
+				 bool *expired)
+{
+	*expired = false;
+	return -EOPNOTSUPP;	/* KVM falls back to its software timer */
+}
+
+#define KVM_NULL_IMPL_x86_set_hv_timer kvm_null_set_hv_timer
+
+#include "kvm_null_hooks.h"
+
+static const char * const kvm_null_class_names[] = {
+	[KVM_NULL_MANDATORY] = "mandatory",
+	[KVM_NULL_OPTIONAL] = "optional",
+	[KVM_NULL_OPTIONAL_RET0] = "ret0",
+	[KVM_NULL_UNCLASSIFIED] = "unclassified",
+};
+
+static DECLARE_BITMAP(kvm_null_x86_nulled, KVM_NULL_NR_X86);
+static DECLARE_BITMAP(kvm_null_pmu_nulled, KVM_NULL_NR_PMU);
+
+struct kvm_null_table {
+	const char *name;
+	const struct kvm_null_hook *hooks;
+	atomic64_t *calls;
+	unsigned long *nulled;	/* NULL: hooks of this table stay stubs */
+	int nr;
+};
+
+enum { KVM_NULL_TABLE_X86, KVM_NULL_TABLE_PMU, KVM_NULL_TABLE_NESTED };
+
+static const struct kvm_null_table kvm_null_tables[] = {
+	[KVM_NULL_TABLE_X86] = { "x86", kvm_null_x86_hooks, kvm_null_x86_calls,
+				 kvm_null_x86_nulled, KVM_NULL_NR_X86 },
+	[KVM_NULL_TABLE_PMU] = { "pmu", kvm_null_pmu_hooks, kvm_null_pmu_calls,
+				 kvm_null_pmu_nulled, KVM_NULL_NR_PMU },
+	[KVM_NULL_TABLE_NESTED] = { "nested", kvm_null_nested_hooks,
+				    kvm_null_nested_calls, NULL,
+				    KVM_NULL_NR_NESTED },
+};
+
+static const struct kvm_x86_nested_ops kvm_null_nested_ops = {
+	KVM_NULL_NESTED_OPS
+};
+
+static struct kvm_pmu_ops kvm_null_pmu_ops __initdata = {
+	KVM_NULL_PMU_OPS
+};
+
+static void kvm_null_emergency_disable_virtualization_cpu(void)
+{
+}
+
+static struct kvm_x86_ops kvm_null_x86_ops __initdata = {
+	.name = KBUILD_MODNAME,
+	.vm_size = sizeof(struct kvm),
+	.nested_ops = &kvm_null_nested_ops,
+	.emergency_disable_virtualization_cpu =
+		kvm_null_emergency_disable_virtualization_cpu,
+	KVM_NULL_X86_OPS
+};
+
+/* Does @token ("@class" or a hook name) select @hook? */
+static bool kvm_null_token_selects(const char *token,
+				   const struct kvm_null_hook *hook)
+{
+	if (token[0] != '@')
+		return !strcmp(token, hook->name);
+	if (!strcmp(token, "@all"))
+		return hook->class != KVM_NULL_UNCLASSIFIED;
+	return !strcmp(token + 1, kvm_null_class_names[hook->class]);
+}
+
+static bool kvm_null_is_class(const char *token)
+{
+	return !strcmp(token, "@all") || !strcmp(token, "@mandatory") ||
+	       !strcmp(token, "@optional") || !strcmp(token, "@ret0");
+}
+
+/* Mark the hooks that the comma list @list of parameter @param names. */
+static int kvm_null_select(const struct kvm_null_table *table,
+			   const char *param, const char *list)
+{
+	char *copy, *cursor, *token;
+	bool found;
+	int i, r = 0;
+
+	if (!list)
+		return 0;
+
+	copy = kstrdup(list, GFP_KERNEL);
+	if (!copy)
+		return -ENOMEM;
+
+	cursor = copy;
+	while ((token = strsep(&cursor, ","))) {
+		token = strim(token);
+		if (!*token)
+			continue;
+
+		found = kvm_null_is_class(token);
+		for (i = 0; i < table->nr; i++) {
+			if (kvm_null_token_selects(token, &table->hooks[i])) {
+				__set_bit(i, table->nulled);
+				found = true;
+			}
+		}
+		if (!found) {
+			pr_err("%s=: unknown %s hook or class '%s' (classes: @mandatory @optional @ret0 @all)\n",
+			       param, table->name, token);
+			r = -EINVAL;
+			break;
+		}
+	}
+	kfree(copy);
+	return r;
+}
+
+static void kvm_null_clear(const struct kvm_null_table *table, void *ops)
+{
+	int i;
+
+	for_each_set_bit(i, table->nulled, table->nr) {
+		*(void **)(ops + table->hooks[i].offset) = NULL;
+		pr_info("%s.%s left NULL (%s)\n", table->name,
+			table->hooks[i].name,
+			kvm_null_class_names[table->hooks[i].class]);
+	}
+}
+
+static __init int kvm_null_hardware_setup(void)
+{
+	/* No two-dimensional paging: KVM's shadow MMU needs nothing of us. */
+	kvm_configure_mmu(false, 0, 0, PG_LEVEL_4K);
+	kvm_set_cpu_caps();
+
+	/*
+	 * Real vendors clear hooks here for features the CPU lacks, so this is
+	 * where kvm.ko has to look: clear the chosen hooks here too.
+	 */
+	kvm_null_clear(&kvm_null_tables[KVM_NULL_TABLE_X86], &kvm_null_x86_ops);
+	kvm_null_clear(&kvm_null_tables[KVM_NULL_TABLE_PMU], &kvm_null_pmu_ops);
+	return 0;
+}
+
+static struct kvm_x86_init_ops kvm_null_init_ops __initdata = {
+	.hardware_setup = kvm_null_hardware_setup,
+	.runtime_ops = &kvm_null_x86_ops,
+	.pmu_ops = &kvm_null_pmu_ops,
+};
+
+static struct dentry *kvm_null_debugfs;
+
+static int kvm_null_calls_show(struct seq_file *m, void *unused)
+{
+	const struct kvm_null_table *table;
+	const struct kvm_null_hook *hook;
+	int i;
+
+	seq_puts(m, "# table hook class state calls\n");
+	for (table = kvm_null_tables;
+	     table < kvm_null_tables + ARRAY_SIZE(kvm_null_tables); table++) {
+		for (i = 0; i < table->nr; i++) {
+			hook = &table->hooks[i];
+			seq_printf(m, "%s %s %s %s %lld\n", table->name,
+				   hook->name, kvm_null_class_names[hook->class],
+				   table->nulled && test_bit(i, table->nulled) ?
+				   "null" : "stub",
+				   (long long)atomic64_read(&table->calls[i]));
+		}
+	}
+	return 0;
+}
+
+static int kvm_null_calls_open(struct inode *inode, struct file *file)
+{
+	return single_open(file, kvm_null_calls_show, NULL);
+}
+
+/* Any write resets every count. */
+static ssize_t kvm_null_calls_write(struct file *file, const char __user *buf,
+				    size_t count, loff_t *ppos)
+{
+	const struct kvm_null_table *table;
+	int i;
+
+	for (table = kvm_null_tables;
+	     table < kvm_null_tables + ARRAY_SIZE(kvm_null_tables); table++)
+		for (i = 0; i < table->nr; i++)
+			atomic64_set(&table->calls[i], 0);
+	return count;
+}
+
+static const struct file_operations kvm_null_calls_fops = {
+	.owner = THIS_MODULE,
+	.open = kvm_null_calls_open,
+	.read = seq_read,
+	.llseek = seq_lseek,
+	.write = kvm_null_calls_write,
+	.release = single_release,
+};
+
+static int __init kvm_null_init(void)
+{
+	int r;
+
+	if (!boot_cpu_has(X86_FEATURE_HYPERVISOR) && !allow_bare_metal) {
+		pr_err("not running under a hypervisor: refusing to replace KVM (allow_bare_metal=1 overrides)\n");
+		return -EPERM;
+	}
+
+	r = kvm_null_select(&kvm_null_tables[KVM_NULL_TABLE_X86], "null",
+			    null_hooks);
+	if (r)
+		return r;
+
+	r = kvm_null_select(&kvm_null_tables[KVM_NULL_TABLE_PMU], "null_pmu",
+			    null_pmu_hooks);
+	if (r)
+		return r;
+
+	r = kvm_x86_vendor_init(&kvm_null_init_ops);
+	if (r)
+		return r;
+
+	kvm_null_debugfs = debugfs_create_dir(KBUILD_MODNAME, NULL);
+	debugfs_create_file("calls", 0644, kvm_null_debugfs, NULL,
+			    &kvm_null_calls_fops);
+
+	/* Common KVM initialization comes last: it exposes /dev/kvm. */
+	r = kvm_init(sizeof(struct kvm_vcpu), __alignof__(struct kvm_vcpu),
+		     THIS_MODULE);
+	if (r)
+		goto err_kvm_init;
+
+	return 0;
+
+err_kvm_init:
+	debugfs_remove_recursive(kvm_null_debugfs);
+	kvm_x86_vendor_exit();
+	return r;
+}
+
+static void __exit kvm_null_exit(void)
+{
+	kvm_exit();
+	debugfs_remove_recursive(kvm_null_debugfs);
+	kvm_x86_vendor_exit();
+}
+
+module_init(kvm_null_init);
+module_exit(kvm_null_exit);

@@ -1,0 +1,197 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * kvmnull-probe: walk one VM lifecycle through /dev/kvm and report each step.
+ *
+ * Steps: open, api_version, create_vm, set_memory, create_vcpu, get_regs,
+ * set_regs, get_sregs, set_sregs, run, close_vcpu, close_vm.  The vCPU starts
+ * in real mode at a HLT, so a real vendor exits with KVM_EXIT_HLT.
+ *
+ * Each step prints one line
+ *
+ *   kvmnull-probe: step <name> ok [detail]
+ *   kvmnull-probe: step <name> fail <errno name> [detail]
+ *
+ * and the walk stops at the first failure.  Output is unbuffered so that a
+ * step which brings the kernel down is still the last line on the console.
+ * With --counts, kvm-null's per-hook call counts are printed after each step
+ * and then reset, so every hook is attributed to the step that called it.
+ *
+ * Exit status: 0 when every step passed, 1 when one failed, 4 (skip) when
+ * /dev/kvm is absent.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/kvm.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "../module/kvm_null_abi.h"
+
+#define KSFT_SKIP 4
+#define GUEST_MEM_SIZE 0x10000
+#define GUEST_ENTRY 0x1000
+#define CALLS_PATH "/sys/kernel/debug/" KVM_NULL_DEBUGFS_CALLS
+
+static int show_counts;
+
+static const char *errno_name(int err)
+{
+	switch (err) {
+	case EPERM: return "EPERM";
+	case ENOENT: return "ENOENT";
+	case EIO: return "EIO";
+	case ENXIO: return "ENXIO";
+	case EBADF: return "EBADF";
+	case EAGAIN: return "EAGAIN";
+	case ENOMEM: return "ENOMEM";
+	case EFAULT: return "EFAULT";
+	case EBUSY: return "EBUSY";
+	case EEXIST: return "EEXIST";
+	case ENODEV: return "ENODEV";
+	case EINVAL: return "EINVAL";
+	case ENOTTY: return "ENOTTY";
+	case ENOSPC: return "ENOSPC";
+	case EOPNOTSUPP: return "EOPNOTSUPP";
+	case EINTR: return "EINTR";
+	default: return "E?";
+	}
+}
+
+/* Print, then reset, kvm-null's non-zero call counts. */
+static void dump_counts(const char *step)
+{
+	char line[256], table[32], hook[96], class[32], state[16];
+	long long calls;
+	FILE *f;
+	int fd;
+
+	if (!show_counts)
+		return;
+	f = fopen(CALLS_PATH, "r");
+	if (!f)
+		return;
+	while (fgets(line, sizeof(line), f)) {
+		if (sscanf(line, "%31s %95s %31s %15s %lld", table, hook, class,
+			   state, &calls) == 5 && calls > 0)
+			printf("kvmnull-probe: calls %s %s.%s %lld\n", step, table,
+			       hook, calls);
+	}
+	fclose(f);
+	fd = open(CALLS_PATH, O_WRONLY);
+	if (fd >= 0) {
+		if (write(fd, "0\n", 2) < 0)
+			perror("reset counts");
+		close(fd);
+	}
+}
+
+static int report(const char *name, int result, const char *detail)
+{
+	if (result < 0) {
+		int err = errno;
+
+		printf("kvmnull-probe: step %s fail %s %s\n", name,
+		       errno_name(err), detail ? detail : strerror(err));
+		return -1;
+	}
+	printf("kvmnull-probe: step %s ok%s%s\n", name, detail ? " " : "",
+	       detail ? detail : "");
+	dump_counts(name);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	struct kvm_userspace_memory_region region;
+	struct kvm_sregs sregs;
+	struct kvm_regs regs;
+	unsigned char *mem;
+	struct kvm_run *run;
+	char detail[128];
+	int kvm, vm, vcpu, r, size;
+
+	setvbuf(stdout, NULL, _IONBF, 0);
+	show_counts = argc > 1 && !strcmp(argv[1], "--counts");
+	dump_counts("before");
+
+	kvm = open("/dev/kvm", O_RDWR | O_CLOEXEC);
+	if (kvm < 0 && errno == ENOENT) {
+		printf("kvmnull-probe: step open skip no /dev/kvm\n");
+		return KSFT_SKIP;
+	}
+	if (report("open", kvm, NULL))
+		return 1;
+
+	r = ioctl(kvm, KVM_GET_API_VERSION, 0);
+	snprintf(detail, sizeof(detail), "version=%d", r);
+	if (report("api_version", r, r >= 0 ? detail : NULL))
+		return 1;
+	if (r != KVM_API_VERSION) {
+		printf("kvmnull-probe: step api_version fail EPROTO expected %d, got %d\n",
+		       KVM_API_VERSION, r);
+		return 1;
+	}
+
+	vm = ioctl(kvm, KVM_CREATE_VM, 0);
+	if (report("create_vm", vm, NULL))
+		return 1;
+
+	/* one page of guest memory holding a HLT, where the vCPU will start */
+	mem = mmap(NULL, GUEST_MEM_SIZE, PROT_READ | PROT_WRITE,
+		   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (mem == MAP_FAILED)
+		return report("guest_memory", -1, NULL) ? 1 : 0;
+	mem[GUEST_ENTRY] = 0xf4;	/* hlt */
+	region.slot = 0;
+	region.guest_phys_addr = 0;
+	region.memory_size = GUEST_MEM_SIZE;
+	region.userspace_addr = (unsigned long)mem;
+	r = ioctl(vm, KVM_SET_USER_MEMORY_REGION, &region);
+	if (report("set_memory", r, NULL))
+		return 1;
+
+	vcpu = ioctl(vm, KVM_CREATE_VCPU, 0);
+	if (report("create_vcpu", vcpu, NULL))
+		return 1;
+
+	size = ioctl(kvm, KVM_GET_VCPU_MMAP_SIZE, 0);
+	if (size < 0)
+		return report("mmap_size", size, NULL) ? 1 : 0;
+	run = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, vcpu, 0);
+	if (run == MAP_FAILED)
+		return report("mmap_run", -1, NULL) ? 1 : 0;
+
+	if (report("get_regs", ioctl(vcpu, KVM_GET_REGS, &regs), NULL))
+		return 1;
+	regs.rip = GUEST_ENTRY;
+	regs.rax = 0x6b766d;
+	regs.rflags = 0x2;
+	if (report("set_regs", ioctl(vcpu, KVM_SET_REGS, &regs), NULL))
+		return 1;
+	if (report("get_sregs", ioctl(vcpu, KVM_GET_SREGS, &sregs), NULL))
+		return 1;
+	sregs.cs.base = 0;	/* real mode, CS:IP = 0:GUEST_ENTRY */
+	sregs.cs.selector = 0;
+	if (report("set_sregs", ioctl(vcpu, KVM_SET_SREGS, &sregs), NULL))
+		return 1;
+
+	r = ioctl(vcpu, KVM_RUN, 0);
+	snprintf(detail, sizeof(detail), "exit_reason=%u hardware_exit_reason=0x%llx",
+		 run->exit_reason,
+		 (unsigned long long)run->hw.hardware_exit_reason);
+	if (report("run", r, r >= 0 ? detail : NULL))
+		return 1;
+
+	munmap(run, size);
+	if (report("close_vcpu", close(vcpu), NULL))
+		return 1;
+	if (report("close_vm", close(vm), NULL))
+		return 1;
+	close(kvm);
+	printf("kvmnull-probe: done\n");
+	return 0;
+}

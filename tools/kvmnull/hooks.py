@@ -1,0 +1,304 @@
+"""The target's vendor hooks, read from its own headers and evaluated against its config.
+
+Sources (paths relative to the kernel source root):
+
+* ``arch/x86/include/asm/kvm-x86-ops.h`` and ``kvm-x86-pmu-ops.h`` classify each
+  hook: ``KVM_X86_OP`` (mandatory), ``KVM_X86_OP_OPTIONAL``,
+  ``KVM_X86_OP_OPTIONAL_RET0`` and the PMU twins.
+* ``struct kvm_x86_ops`` and ``struct kvm_x86_nested_ops``
+  (``arch/x86/include/asm/kvm_host.h``) and ``struct kvm_pmu_ops``
+  (``arch/x86/kvm/pmu.h``) give each hook's exact C declaration.
+"""
+
+from __future__ import annotations
+
+import enum
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+from .cpp import Evaluator, Line, logical_lines, preprocess
+from .errors import ParseError
+
+
+class Table(enum.Enum):
+    """A vendor ops table that kvm.ko calls through."""
+
+    X86 = "x86"
+    PMU = "pmu"
+    NESTED = "nested"
+
+    @property
+    def struct(self) -> str:
+        return {"x86": "kvm_x86_ops", "pmu": "kvm_pmu_ops", "nested": "kvm_x86_nested_ops"}[self.value]
+
+
+class HookClass(enum.Enum):
+    """How the ops header classifies a hook."""
+
+    MANDATORY = "mandatory"
+    OPTIONAL = "optional"
+    OPTIONAL_RET0 = "optional_ret0"
+    # function pointers kvm.ko uses that the ops headers do not list (nested ops)
+    UNCLASSIFIED = "unclassified"
+
+
+OPS_HEADERS = {
+    Table.X86: "arch/x86/include/asm/kvm-x86-ops.h",
+    Table.PMU: "arch/x86/include/asm/kvm-x86-pmu-ops.h",
+}
+STRUCT_HEADERS = {
+    Table.X86: "arch/x86/include/asm/kvm_host.h",
+    Table.NESTED: "arch/x86/include/asm/kvm_host.h",
+    Table.PMU: "arch/x86/kvm/pmu.h",
+}
+
+_MACRO_CLASS = {
+    "KVM_X86_OP": (Table.X86, HookClass.MANDATORY),
+    "KVM_X86_OP_OPTIONAL": (Table.X86, HookClass.OPTIONAL),
+    "KVM_X86_OP_OPTIONAL_RET0": (Table.X86, HookClass.OPTIONAL_RET0),
+    "KVM_X86_PMU_OP": (Table.PMU, HookClass.MANDATORY),
+    "KVM_X86_PMU_OP_OPTIONAL": (Table.PMU, HookClass.OPTIONAL),
+}
+# The ops headers BUILD_BUG_ON() unless their includer defines these.
+_INCLUDER_DEFINES = {name: 1 for name in _MACRO_CLASS}
+
+_OP_LINE = re.compile(r"^\s*(?P<macro>KVM_X86_(?:PMU_)?OP\w*)\s*\(\s*(?P<name>\w+)\s*\)\s*(?P<tail>.*?)\s*$")
+_FN_POINTER = re.compile(r"^(?P<ret>[^()]*?)\s*\(\s*\*\s*(?P<name>\w+)\s*\)\s*\((?P<params>.*)\)$", re.S)
+_TYPE_WORDS = {
+    "void", "char", "short", "int", "long", "unsigned", "signed", "bool", "float", "double",
+    "const", "volatile", "struct", "union", "enum", "__user",
+}
+
+
+@dataclass(frozen=True)
+class Param:
+    """One parameter of a hook: its type and the name the generator uses."""
+
+    type: str
+    name: str
+
+    @property
+    def c(self) -> str:
+        sep = "" if self.type.endswith("*") else " "
+        return f"{self.type}{sep}{self.name}"
+
+
+@dataclass(frozen=True)
+class Declaration:
+    """A function-pointer member of an ops struct."""
+
+    table: Table
+    name: str
+    return_type: str
+    params: tuple[Param, ...]
+    line: int
+
+    @property
+    def returns_void(self) -> bool:
+        return self.return_type == "void"
+
+    @property
+    def returns_pointer(self) -> bool:
+        return self.return_type.endswith("*")
+
+
+@dataclass(frozen=True)
+class Hook:
+    """One vendor hook of the target: table, name, class and where it is declared."""
+
+    table: Table
+    name: str
+    hook_class: HookClass
+    declaration: Declaration
+    header_line: int | None  # line in the ops header, None for unclassified hooks
+    guard: str | None  # the #if conditions around it in the ops header, as written
+    stray_semicolon: bool = False
+
+    @property
+    def key(self) -> str:
+        """``table.name``, unique across tables."""
+        return f"{self.table.value}.{self.name}"
+
+
+@dataclass(frozen=True)
+class HookSet:
+    """All hooks of one target kernel."""
+
+    hooks: tuple[Hook, ...]
+
+    def table(self, table: Table) -> tuple[Hook, ...]:
+        return tuple(h for h in self.hooks if h.table is table)
+
+    def classified(self) -> tuple[Hook, ...]:
+        return tuple(h for h in self.hooks if h.hook_class is not HookClass.UNCLASSIFIED)
+
+    def find(self, table: Table, name: str) -> Hook | None:
+        for hook in self.hooks:
+            if hook.table is table and hook.name == name:
+                return hook
+        return None
+
+    def at_header_line(self, table: Table, line: int) -> Hook | None:
+        """The hook an upstream ``WARNING: ... at kvm-x86-ops.h:LINE`` points at."""
+        for hook in self.hooks:
+            if hook.table is table and hook.header_line == line:
+                return hook
+        return None
+
+
+@dataclass(frozen=True)
+class OpsEntry:
+    """One ``KVM_X86_*OP*(name)`` line of an ops header."""
+
+    table: Table
+    name: str
+    hook_class: HookClass
+    line: int
+    guard: str | None
+    stray_semicolon: bool
+
+
+def parse_ops_header(text: str, evaluator: Evaluator) -> list[OpsEntry]:
+    """The active hook entries of an ops header, in order."""
+    scoped = Evaluator(lambda s: evaluator._config(s), _INCLUDER_DEFINES)  # noqa: SLF001
+    entries: list[OpsEntry] = []
+    for guarded in preprocess(logical_lines(text), scoped):
+        match = _OP_LINE.match(guarded.line.text)
+        if not match:
+            continue
+        macro = match.group("macro")
+        if macro not in _MACRO_CLASS:
+            raise ParseError(
+                f"line {guarded.line.number}: unknown hook macro {macro}",
+                f"kvmnull knows {', '.join(sorted(_MACRO_CLASS))}",
+            )
+        table, hook_class = _MACRO_CLASS[macro]
+        tail = match.group("tail")
+        if tail not in ("", ";"):
+            raise ParseError(f"line {guarded.line.number}: unexpected text after {macro}(): {tail!r}")
+        # the BUILD_BUG_ON guard at the top is not a hook condition
+        guards = tuple(g for g in guarded.guards if "KVM_X86" not in g)
+        entries.append(
+            OpsEntry(table, match.group("name"), hook_class, guarded.line.number,
+                     " && ".join(guards) or None, tail == ";")
+        )
+    return entries
+
+
+def _struct_body(lines: list[Line], struct: str) -> list[Line]:
+    start = None
+    for index, line in enumerate(lines):
+        if re.match(rf"^\s*struct\s+{struct}\s*\{{", line.text):
+            start = index
+            break
+    if start is None:
+        raise ParseError(f"struct {struct} not found", "the target's headers changed shape: update kvmnull's parser")
+    depth = 0
+    body: list[Line] = []
+    for line in lines[start:]:
+        depth += line.text.count("{") - line.text.count("}")
+        body.append(line)
+        if depth == 0:
+            break
+    first = body[0]
+    body[0] = Line(first.number, first.text.split("{", 1)[1])
+    last = body[-1]
+    body[-1] = Line(last.number, last.text.rsplit("}", 1)[0])
+    return body
+
+
+def _split_params(params: str) -> list[str]:
+    parts: list[str] = []
+    depth = 0
+    current = ""
+    for char in params:
+        if char == "," and depth == 0:
+            parts.append(current)
+            current = ""
+            continue
+        depth += (char == "(") - (char == ")")
+        current += char
+    parts.append(current)
+    return [" ".join(p.split()) for p in parts if p.strip()]
+
+
+def _param(text: str, index: int) -> Param:
+    text = text.replace("*", " * ").split()
+    words = text
+    if len(words) > 1 and words[-1] not in _TYPE_WORDS and words[-1] != "*" and words[-2] not in ("struct", "union", "enum"):
+        type_words, name = words[:-1], words[-1]
+    else:
+        type_words, name = words, f"arg{index}"
+    type_text = " ".join(type_words).replace(" * ", " *").replace(" *", " *")
+    type_text = re.sub(r"\s*\*\s*", " *", type_text).replace("* *", "**").strip()
+    return Param(type_text, name)
+
+
+def parse_struct(text: str, struct: str, table: Table, evaluator: Evaluator) -> list[Declaration]:
+    """Function-pointer members of ``struct <struct>`` that are active in the config."""
+    lines = list(logical_lines(text))
+    body = _struct_body(lines, struct)
+    declarations: list[Declaration] = []
+    statement = ""
+    statement_line = 0
+    for guarded in preprocess(body, evaluator):
+        for piece in re.split(r"(;)", guarded.line.text):
+            if piece == ";":
+                decl = _declaration(statement, table, statement_line)
+                if decl:
+                    declarations.append(decl)
+                statement = ""
+                continue
+            if piece.strip() and not statement.strip():
+                statement_line = guarded.line.number
+            statement += " " + piece
+    return declarations
+
+
+def _declaration(statement: str, table: Table, line: int) -> Declaration | None:
+    match = _FN_POINTER.match(" ".join(statement.split()))
+    if not match:
+        return None
+    ret = re.sub(r"\s*\*", " *", match.group("ret").strip()).replace(" *", " *").strip()
+    ret = re.sub(r"\s+\*", " *", ret)
+    raw = _split_params(match.group("params"))
+    params = () if raw == ["void"] else tuple(_param(p, i) for i, p in enumerate(raw))
+    return Declaration(table, match.group("name"), ret, params, line)
+
+
+def load_hooks(source: Path, evaluator: Evaluator) -> HookSet:
+    """Read the target's hooks from its source tree, evaluated for its configuration."""
+    def read(relative: str) -> str:
+        path = source / relative
+        try:
+            return path.read_text()
+        except OSError as exc:
+            raise ParseError(f"cannot read {relative}: {exc.strerror}", "rebuild the kernel cache entry") from exc
+
+    hooks: list[Hook] = []
+    for table in (Table.X86, Table.PMU, Table.NESTED):
+        declarations = parse_struct(read(STRUCT_HEADERS[table]), table.struct, table, evaluator)
+        by_name = {d.name: d for d in declarations}
+        entries = parse_ops_header(read(OPS_HEADERS[table]), evaluator) if table in OPS_HEADERS else []
+        listed = set()
+        for entry in entries:
+            decl = by_name.get(entry.name)
+            if decl is None:
+                raise ParseError(
+                    f"{OPS_HEADERS[table]}:{entry.line} lists {entry.name}, "
+                    f"but struct {table.struct} has no such function pointer for this config",
+                    "check the #if guards of the header against the struct",
+                )
+            listed.add(entry.name)
+            hooks.append(Hook(table, entry.name, entry.hook_class, decl, entry.line, entry.guard,
+                              entry.stray_semicolon))
+        for decl in declarations:
+            if decl.name not in listed:
+                hooks.append(Hook(table, decl.name, HookClass.UNCLASSIFIED, decl, None, None))
+    return HookSet(tuple(hooks))
+
+
+def hooks_by_names(hooks: Iterable[Hook]) -> dict[str, Hook]:
+    return {h.key: h for h in hooks}
