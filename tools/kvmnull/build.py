@@ -1,0 +1,228 @@
+"""Build the patched kvm.ko, kvm-amd.ko (the real-vendor control), kvm-null.ko and the guest programs.
+
+Nothing here needs a full kernel build: kvm.ko and kvm-amd.ko are built out of
+tree from a patched copy of the target's ``arch/x86/kvm`` and ``virt/kvm``
+against its headers (``kbuild/kvm.Kbuild``); kvm-null.ko is built against the
+same headers with stubs generated from the target's declarations.
+
+A build is keyed by the hash of everything that goes into it; a finished build
+is never rebuilt.  Each build happens in a temporary folder renamed into place
+when complete.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import shutil
+import subprocess
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from . import kconfig
+from .errors import BuildError
+from .hooks import HookSet, load_hooks
+from .packages import PATCHES, KernelTree
+from .progress import Progress
+from .stubgen import GENERATED_HEADER, generate
+
+REPO = Path(__file__).resolve().parents[2]
+MANIFEST = "build.json"
+GUEST_PROGRAMS = {"kvmnull-probe": "selftests/probe.c"}
+
+
+@dataclass(frozen=True)
+class BuildResult:
+    """A finished build: stripped modules and programs for the guest, plus the full build trees."""
+
+    path: Path
+    kernel: KernelTree
+    seconds: float
+    cached: bool
+    kvm_null_warnings: tuple[str, ...]
+
+    @property
+    def out(self) -> Path:
+        return self.path / "out"
+
+    @property
+    def kvm_ko(self) -> Path:
+        return self.out / "kvm.ko"
+
+    @property
+    def kvm_amd_ko(self) -> Path:
+        return self.out / "kvm-amd.ko"
+
+    @property
+    def kvm_null_ko(self) -> Path:
+        return self.out / "kvm-null.ko"
+
+    @property
+    def kvm_source(self) -> Path:
+        """The patched source copy (for KVM_SRC)."""
+        return self.path / "kvm-src"
+
+    def programs(self) -> dict[str, Path]:
+        return {name: self.out / name for name in GUEST_PROGRAMS}
+
+    def modules(self) -> dict[str, Path]:
+        """Modules for the guest, by their file name there; irqbypass comes from the image."""
+        irqbypass = self.kernel.modules / "kernel" / "virt" / "lib" / "irqbypass.ko.xz"
+        return {
+            "irqbypass.ko": irqbypass,
+            "kvm.ko": self.kvm_ko,
+            "kvm-amd.ko": self.kvm_amd_ko,
+            "kvm-null.ko": self.kvm_null_ko,
+        }
+
+
+def patch_files(series: str) -> list[Path]:
+    folder = PATCHES / series
+    patches = sorted(folder.glob("*.patch")) if folder.is_dir() else []
+    if not patches:
+        raise BuildError(f"no patches in {folder}", "a series needs at least the missing_hook patch")
+    return patches
+
+
+def _inputs(tree: KernelTree) -> list[Path]:
+    files = [
+        *patch_files(tree.series),
+        REPO / "kbuild" / "kvm.Kbuild",
+        *sorted((REPO / "module").glob("*.[ch]")),
+        REPO / "module" / "Kbuild",
+        *(REPO / p for p in GUEST_PROGRAMS.values()),
+        # what decides the generated code and the build steps
+        *(REPO / "tools" / "kvmnull" / f for f in ("cpp.py", "hooks.py", "stubgen.py", "build.py")),
+    ]
+    return files
+
+
+def build_key(tree: KernelTree) -> str:
+    digest = hashlib.sha256(tree.abi.encode())
+    for path in _inputs(tree):
+        digest.update(str(path.relative_to(REPO)).encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def _make(argv: list[str], log: Path, progress: Progress, what: str) -> str:
+    progress.command(argv)
+    with open(log, "a") as sink:
+        sink.write(f"$ {' '.join(argv)}\n")
+        sink.flush()
+        result = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, check=False)
+        sink.write(result.stdout)
+    if result.returncode != 0:
+        errors = [line for line in result.stdout.splitlines() if "error" in line.lower()]
+        tail = "\n".join((errors or result.stdout.splitlines())[-15:])
+        raise BuildError(f"{what} failed (exit {result.returncode}):\n{tail}",
+                         f"full log: {log}; run with -v to see the make command")
+    return result.stdout
+
+
+def _check_tools(tree: KernelTree) -> None:
+    variables = (tree.headers / ".kernelvariables")
+    compiler = "gcc"
+    if variables.exists():
+        match = re.search(r"^CC = .*?\)\s*\$\(CROSS_COMPILE\)(\S+)", variables.read_text(), re.M)
+        if match:
+            compiler = "x86_64-linux-gnu-" + match.group(1)
+    for tool, package in ((compiler, compiler.removeprefix("x86_64-linux-gnu-")), ("make", "make"),
+                          ("patch", "patch"), ("strip", "binutils")):
+        if not shutil.which(tool):
+            raise BuildError(f"{tool} not found: the target's modules are built with it",
+                             f"apt-get install {package} (or run `make setup`)")
+
+
+def _apply_patches(series: str, dest: Path, log: Path, progress: Progress) -> None:
+    for patch in patch_files(series):
+        progress.stage("build", f"applying {patch.name}")
+        argv = ["patch", "-p1", "--batch", "--forward", "-d", str(dest), "-i", str(patch)]
+        progress.command(argv)
+        result = subprocess.run(argv, capture_output=True, text=True, check=False)
+        with open(log, "a") as sink:
+            sink.write(f"$ {' '.join(argv)}\n{result.stdout}{result.stderr}")
+        if result.returncode != 0 or "offset" in result.stdout or "fuzz" in result.stdout:
+            raise BuildError(f"{patch.name} does not apply cleanly to the target source:\n{result.stdout.strip()}",
+                             f"refresh the patch against this kernel (kbuild/patches/{series}/)")
+
+
+def build(tree: KernelTree, progress: Progress, jobs: int | None = None, force: bool = False) -> BuildResult:
+    """Build everything for the target, or return the finished build for the same inputs."""
+    started = time.monotonic()
+    key = build_key(tree)
+    builds = tree.path.parent.parent / "builds" / tree.abi
+    final = builds / key
+    if (final / MANIFEST).exists() and not force:
+        data = json.loads((final / MANIFEST).read_text())
+        progress.stage("build", f"up to date ({final})")
+        return BuildResult(final, tree, time.monotonic() - started, True, tuple(data.get("kvm_null_warnings", [])))
+
+    _check_tools(tree)
+    config = kconfig.load(tree)
+    for warning in config.check():
+        progress.note(f"warning: {warning}")
+    hooks = load_hooks(tree.source, config.evaluator())
+    jobs = jobs or os.cpu_count() or 1
+    builds.mkdir(parents=True, exist_ok=True)
+    work = Path(tempfile.mkdtemp(prefix=f".tmp-{key}-", dir=builds))
+    try:
+        warnings = _build_in(work, tree, hooks, jobs, progress)
+        seconds = time.monotonic() - started
+        (work / MANIFEST).write_text(json.dumps({
+            "kernel": tree.release, "key": key, "seconds": round(seconds, 1),
+            "kvm_null_warnings": list(warnings),
+        }, indent=2) + "\n")
+        if final.exists():
+            shutil.rmtree(final)
+        work.rename(final)
+    except BaseException:
+        shutil.rmtree(work, ignore_errors=True)
+        raise
+    progress.stage("build", f"done in {seconds:.1f}s")
+    return BuildResult(final, tree, seconds, False, tuple(warnings))
+
+
+def _build_in(work: Path, tree: KernelTree, hooks: HookSet, jobs: int, progress: Progress) -> list[str]:
+    log = work / "build.log"
+    src = work / "kvm-src"
+    progress.stage("build", "copying arch/x86/kvm and virt/kvm of the target source")
+    shutil.copytree(tree.source / "arch" / "x86" / "kvm", src / "arch" / "x86" / "kvm")
+    shutil.copytree(tree.source / "virt" / "kvm", src / "virt" / "kvm")
+    _apply_patches(tree.series, src, log, progress)
+    kvm_dir = src / "arch" / "x86" / "kvm"
+    shutil.copy(REPO / "kbuild" / "kvm.Kbuild", kvm_dir / "Kbuild")
+
+    common = ["make", "-C", str(tree.headers), f"-j{jobs}", "CONFIG_DEBUG_INFO_BTF_MODULES="]
+    progress.stage("build", f"kvm.ko and kvm-amd.ko (-j{jobs}; kvm-intel is skipped: no VMX under TCG)")
+    _make([*common, f"M={kvm_dir}", "CONFIG_KVM_INTEL=", "modules"], log, progress, "building kvm.ko")
+
+    gen = work / "gen"
+    gen.mkdir()
+    (gen / GENERATED_HEADER).write_text(generate(hooks, tree.release))
+    module = work / "kvm-null"
+    module.mkdir()
+    for item in (REPO / "module").iterdir():
+        if item.suffix in (".c", ".h") or item.name == "Kbuild":
+            shutil.copy(item, module / item.name)
+    progress.stage("build", f"kvm-null.ko ({len(hooks.hooks)} generated stubs, W=1)")
+    output = _make([*common, f"M={module}", f"KVM_SRC={src}", f"KVMNULL_GEN={gen}",
+                    f"KBUILD_EXTRA_SYMBOLS={kvm_dir / 'Module.symvers'}", "W=1", "modules"],
+                   log, progress, "building kvm-null.ko")
+    warnings = [line for line in output.splitlines() if "warning:" in line]
+
+    out = work / "out"
+    out.mkdir()
+    for built, name in ((kvm_dir / "kvm.ko", "kvm.ko"), (kvm_dir / "kvm-amd.ko", "kvm-amd.ko"),
+                        (module / "kvm-null.ko", "kvm-null.ko")):
+        _make(["strip", "--strip-debug", "-o", str(out / name), str(built)], log, progress, f"stripping {name}")
+    shutil.copy(kvm_dir / "Module.symvers", out / "Module.symvers")
+
+    progress.stage("build", "guest programs (static)")
+    for name, source in GUEST_PROGRAMS.items():
+        _make(["gcc", "-static", "-O2", "-Wall", "-Wextra", "-o", str(out / name), str(REPO / source)],
+              log, progress, f"building {name}")
+    return warnings

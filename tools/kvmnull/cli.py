@@ -1,0 +1,158 @@
+"""The ``kvmnull`` command line."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from tabulate import tabulate
+
+from . import kconfig, packages
+from .errors import KvmnullError
+from .hooks import HookClass, HookSet, load_hooks
+from .progress import Progress
+
+
+def _common(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--kernel", metavar="SERIES|ABI",
+                        help=f"target kernel: a series ({packages.DEFAULT_SERIES}) or an exact ABI "
+                             f"such as {packages.DEFAULT_SERIES}.117+deb12 (default: newest {packages.DEFAULT_SERIES})")
+    parser.add_argument("--cache", metavar="DIR", help="cache folder (default: $KVMNULL_CACHE, "
+                        "else $XDG_CACHE_HOME/kvmnull, else ~/.cache/kvmnull)")
+    parser.add_argument("--offline", action="store_true", help="use only what is cached; ask apt nothing")
+    parser.add_argument("-v", "--verbose", action="store_true", help="print the exact commands run")
+    parser.add_argument("-q", "--quiet", action="store_true", help="no progress lines")
+
+
+def _guest_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--accel", choices=("auto", "kvm", "tcg"), default="auto",
+                        help="QEMU accelerator (auto: KVM when the host's /dev/kvm can run the guest)")
+    parser.add_argument("--timeout-multiplier", type=float, default=1.0, metavar="X",
+                        help="scale every guest timeout, for slow machines")
+    parser.add_argument("--log-dir", metavar="DIR", help="where console logs go (default: ./out/logs)")
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="kvmnull", description=(
+        "Test the KVM x86 vendor hook contract: a patched kvm.ko that refuses or WARNs on NULL "
+        "mandatory hooks, and kvm-null, a vendor module whose hooks can be left NULL."))
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    fetch = sub.add_parser("fetch", help="fetch the target kernel's packages into the cache")
+    _common(fetch)
+
+    build = sub.add_parser("build", help="fetch the target and build kvm.ko, kvm-amd.ko and kvm-null.ko")
+    _common(build)
+    build.add_argument("--list-hooks", action="store_true", help="print the target's hooks and exit")
+    build.add_argument("--json", metavar="FILE", help="with --list-hooks: write them as JSON too ('-': stdout)")
+    build.add_argument("--force", action="store_true", help="rebuild even when an identical build exists")
+    build.add_argument("-j", "--jobs", type=int, help="parallel make jobs (default: all cores)")
+
+    stubs = sub.add_parser("stubs", help="write kvm_null_hooks.h for a kernel source tree (by-hand builds)")
+    stubs.add_argument("--source", required=True, type=Path, help="kernel source tree")
+    stubs.add_argument("--config", required=True, type=Path, help="the kernel's .config")
+    stubs.add_argument("--out", required=True, type=Path, help="folder to write kvm_null_hooks.h into")
+
+    for name, module in _EXTRA_COMMANDS:
+        module.add_parser(sub, name, _common, _guest_options)
+    return parser
+
+
+def _progress(args: argparse.Namespace) -> Progress:
+    return Progress(verbose=getattr(args, "verbose", False), quiet=getattr(args, "quiet", False))
+
+
+def kernel_tree(args: argparse.Namespace, progress: Progress) -> packages.KernelTree:
+    target = packages.Target.parse(args.kernel)
+    return packages.fetch(target, packages.cache_root(args.cache), progress, offline=args.offline)
+
+
+def hook_rows(hooks: HookSet) -> list[list[str]]:
+    return [[h.table.value, h.name, h.hook_class.value, h.header_line or "", h.guard or ""]
+            for h in hooks.hooks]
+
+
+def hooks_json(hooks: HookSet, release: str) -> dict[str, object]:
+    return {
+        "kernel": release,
+        "hooks": [
+            {"table": h.table.value, "hook": h.name, "class": h.hook_class.value, "header_line": h.header_line,
+             "guard": h.guard, "return_type": h.declaration.return_type,
+             "params": [p.c for p in h.declaration.params]}
+            for h in hooks.hooks
+        ],
+    }
+
+
+def _write_json(data: object, target: str) -> None:
+    text = json.dumps(data, indent=2) + "\n"
+    if target == "-":
+        sys.stdout.write(text)
+    else:
+        Path(target).write_text(text)
+
+
+def cmd_fetch(args: argparse.Namespace) -> int:
+    progress = _progress(args)
+    tree = kernel_tree(args, progress)
+    print(tree.path)
+    return 0
+
+
+def cmd_build(args: argparse.Namespace) -> int:
+    progress = _progress(args)
+    tree = kernel_tree(args, progress)
+    if args.list_hooks:
+        config = kconfig.load(tree)
+        hooks = load_hooks(tree.source, config.evaluator())
+        if args.json:
+            _write_json(hooks_json(hooks, tree.release), args.json)
+            if args.json == "-":
+                return 0
+        print(tabulate(hook_rows(hooks), headers=["table", "hook", "class", "line", "guard"]))
+        counts = {t: sum(1 for h in hooks.classified() if h.table.value == t) for t in ("x86", "pmu")}
+        nested = sum(1 for h in hooks.hooks if h.hook_class is HookClass.UNCLASSIFIED)
+        print(f"\n{tree.release}: {counts['x86']} x86 hooks, {counts['pmu']} PMU hooks "
+              f"(+{nested} nested-ops function pointers, unclassified)")
+        return 0
+    from .build import build
+    result = build(tree, progress, jobs=args.jobs, force=args.force)
+    for warning in result.kvm_null_warnings:
+        print(f"warning (kvm-null, W=1): {warning}", file=sys.stderr)
+    for path in (result.kvm_ko, result.kvm_amd_ko, result.kvm_null_ko):
+        print(path)
+    return 0
+
+
+def cmd_stubs(args: argparse.Namespace) -> int:
+    from .stubgen import GENERATED_HEADER, generate
+    config = kconfig.read_dotconfig(args.config)
+    hooks = load_hooks(args.source, config.evaluator())
+    args.out.mkdir(parents=True, exist_ok=True)
+    (args.out / GENERATED_HEADER).write_text(generate(hooks, str(args.source)))
+    print(args.out / GENERATED_HEADER)
+    return 0
+
+
+_COMMANDS = {"fetch": cmd_fetch, "build": cmd_build, "stubs": cmd_stubs}
+_EXTRA_COMMANDS: list[tuple[str, object]] = []
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    handler = _COMMANDS.get(args.command) or getattr(args, "handler", None)
+    try:
+        return handler(args) if handler else 2
+    except KvmnullError as exc:
+        print(f"kvmnull: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("kvmnull: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

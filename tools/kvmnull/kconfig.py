@@ -1,0 +1,117 @@
+"""The target's configuration, evaluated by kconfiglib against the target's Kconfig tree.
+
+Loading the ``.config`` through the Kconfig tree (rather than reading it as a
+list of assignments) checks that the configuration is consistent with the
+source kvmnull builds, and gives symbol values with Kconfig's semantics,
+including symbols absent from ``.config`` because their dependencies are off.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from .cpp import Evaluator
+from .errors import ConfigError
+from .packages import KernelTree
+
+
+@dataclass(frozen=True)
+class Requirement:
+    symbol: str
+    allowed: tuple[str, ...]
+    why: str
+    fatal: bool = True
+
+
+REQUIREMENTS = (
+    Requirement("X86_64", ("y",), "kvmnull targets x86-64"),
+    Requirement("MODULES", ("y",), "kvm.ko and kvm-null.ko are loadable modules"),
+    Requirement("KVM_X86", ("m",), "kvm.ko must be a module to be replaced by the patched one"),
+    Requirement("KVM", ("m",), "kvm.ko must be a module to be replaced by the patched one"),
+    Requirement("KVM_AMD", ("m",), "kvm-amd.ko is the real-vendor control", fatal=False),
+    Requirement("DEBUG_FS", ("y",), "kvm-null's call counters live in debugfs", fatal=False),
+)
+
+
+@contextlib.contextmanager
+def _environment(values: dict[str, str]) -> Iterator[None]:
+    saved = {k: os.environ.get(k) for k in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
+@dataclass
+class KernelConfig:
+    """Symbol values of the target (without the ``CONFIG_`` prefix)."""
+
+    values: dict[str, str]
+    release: str
+
+    def value(self, symbol: str) -> str:
+        return self.values.get(symbol, "n")
+
+    def evaluator(self) -> Evaluator:
+        return Evaluator(self.value)
+
+    def check(self) -> list[str]:
+        """Raise on a violated hard requirement; return warnings for soft ones."""
+        warnings = []
+        for req in REQUIREMENTS:
+            value = self.value(req.symbol)
+            if value in req.allowed:
+                continue
+            text = f"CONFIG_{req.symbol}={value}, kvmnull needs {' or '.join(req.allowed)}: {req.why}"
+            if req.fatal:
+                raise ConfigError(f"{self.release}: {text}", "pick a target kernel built with that option")
+            warnings.append(text)
+        return warnings
+
+
+def load(tree: KernelTree) -> KernelConfig:
+    """Evaluate the target's config with kconfiglib against its own Kconfig tree."""
+    try:
+        import kconfiglib
+    except ImportError as exc:
+        raise ConfigError("kconfiglib is not installed", "pip install kconfiglib (or run `make setup`)") from exc
+    source = tree.source
+    if not (source / "Kconfig").exists():
+        raise ConfigError(f"no Kconfig tree in {source}", "remove the cache entry and run `kvmnull build` again")
+    env = {
+        "srctree": str(source), "SRCARCH": "x86", "ARCH": "x86", "CC": "gcc", "LD": "ld",
+        "HOSTCC": "gcc", "HOSTCXX": "g++", "RUSTC": "rustc", "BINDGEN": "bindgen",
+        "KERNELVERSION": tree.abi.split("+")[0],
+    }
+    with _environment(env), contextlib.redirect_stdout(io.StringIO()):
+        try:
+            kconf = kconfiglib.Kconfig(str(source / "Kconfig"), warn=False)
+            kconf.load_config(str(tree.config))
+        except (kconfiglib.KconfigError, OSError) as exc:
+            raise ConfigError(f"kconfiglib could not load {tree.config.name}: {exc}",
+                              "the Kconfig tree or the config is damaged: refetch the kernel") from exc
+    values = {}
+    for name, sym in kconf.syms.items():
+        if sym.type in (kconfiglib.BOOL, kconfiglib.TRISTATE, kconfiglib.STRING, kconfiglib.INT, kconfiglib.HEX):
+            values[name] = sym.str_value
+    return KernelConfig(values, tree.release)
+
+
+def read_dotconfig(path: Path, release: str = "") -> KernelConfig:
+    """A ``.config`` read as plain assignments, for logs of kernels kvmnull has no tree for."""
+    values = {}
+    for line in path.read_text().splitlines():
+        if line.startswith("CONFIG_") and "=" in line:
+            key, value = line.split("=", 1)
+            values[key[len("CONFIG_"):]] = value.strip('"')
+    return KernelConfig(values, release)
