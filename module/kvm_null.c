@@ -23,7 +23,6 @@
 #include <asm/cpufeature.h>
 
 #include "x86.h"
-#include "cpuid.h"
 #include "pmu.h"
 
 #include "kvm_null_abi.h"
@@ -286,7 +285,11 @@ static __init int kvm_null_hardware_setup(void)
 {
 	/* No two-dimensional paging: KVM's shadow MMU needs nothing of us. */
 	kvm_configure_mmu(false, 0, 0, PG_LEVEL_4K);
-	kvm_set_cpu_caps();
+	/*
+	 * kvm_cpu_caps stay empty: guests are offered no CPU features.  (Real
+	 * vendors call kvm_set_cpu_caps(), which WARNs unless MSR_TSC_AUX was
+	 * registered as a user-return MSR first.)
+	 */
 
 	/*
 	 * Real vendors clear hooks here for features the CPU lacks, so this is

@@ -56,8 +56,8 @@ def _parser() -> argparse.ArgumentParser:
     stubs.add_argument("--config", required=True, type=Path, help="the kernel's .config")
     stubs.add_argument("--out", required=True, type=Path, help="folder to write kvm_null_hooks.h into")
 
-    for name, module in _EXTRA_COMMANDS:
-        module.add_parser(sub, name, _common, _guest_options)
+    from . import runner
+    runner.add_parsers(sub, _common, _guest_options)
     return parser
 
 
@@ -138,7 +138,6 @@ def cmd_stubs(args: argparse.Namespace) -> int:
 
 
 _COMMANDS = {"fetch": cmd_fetch, "build": cmd_build, "stubs": cmd_stubs}
-_EXTRA_COMMANDS: list[tuple[str, object]] = []
 
 
 def main(argv: Sequence[str] | None = None) -> int:

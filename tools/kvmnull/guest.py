@@ -31,6 +31,8 @@ from .progress import Progress
 
 READY = "kvmnull: guest up"
 PANIC = re.compile(r"Kernel panic - not syncing[^\r\n]*")
+# QEMU's own fatal errors, e.g. a host KVM that cannot run an ordinary guest
+QEMU_FATAL = re.compile(r"KVM internal error[^\r\n]*|qemu-system-x86_64: [^\r\n]*(?:failed|[Ee]rror)[^\r\n]*")
 QEMU = "qemu-system-x86_64"
 
 
@@ -137,14 +139,15 @@ class Guest:
 
     def _expect_ready(self, boot_timeout: float) -> None:
         child = self._require_child("boot")
-        index = child.expect([READY, PANIC, pexpect.TIMEOUT, pexpect.EOF], timeout=self.timeout(boot_timeout))
+        index = child.expect([READY, PANIC, QEMU_FATAL, pexpect.TIMEOUT, pexpect.EOF],
+                             timeout=self.timeout(boot_timeout))
         if index == 0:
             child.expect([r"\n", pexpect.TIMEOUT, pexpect.EOF], timeout=self.timeout(5))
             return
         console = self._console_tail()
-        if index == 1:
+        if index in (1, 2):
             raise GuestCrashed("boot", console, child.after.strip())
-        if index == 2:
+        if index == 3:
             raise GuestHung("boot", console, self.timeout(boot_timeout))
         raise GuestCrashed("boot", console, "QEMU exited before the guest came up")
 

@@ -1,0 +1,121 @@
+"""Verdicts as a table (tabulate), JSON, JUnit XML and KTAP."""
+
+from __future__ import annotations
+
+import json
+import xml.etree.ElementTree as ET
+from collections.abc import Sequence
+from pathlib import Path
+
+from tabulate import tabulate
+
+from .contract import Verdict
+
+
+def _class(verdict: Verdict) -> str | None:
+    nulled = verdict.scenario.nulled
+    if len(nulled) == 1:
+        return nulled[0].hook_class.value
+    return None
+
+
+def _table(verdict: Verdict) -> str:
+    nulled = verdict.scenario.nulled
+    if verdict.scenario.name.startswith("control"):
+        return "control"
+    tables = {h.table.value for h in nulled}
+    return tables.pop() if len(tables) == 1 else "x86+pmu"
+
+
+def _hook(verdict: Verdict) -> str:
+    nulled = verdict.scenario.nulled
+    return nulled[0].name if len(nulled) == 1 else verdict.scenario.name
+
+
+def scenario_json(verdict: Verdict) -> dict[str, object]:
+    obs = verdict.observation
+    return {
+        "name": verdict.scenario.name,
+        "table": _table(verdict),
+        "hook": _hook(verdict),
+        "class": _class(verdict),
+        "policy": verdict.scenario.policy.value,
+        "vendor": verdict.scenario.vendor,
+        "nulled": [h.key for h in verdict.scenario.nulled],
+        "expected": verdict.expected.value,
+        "observed": obs.outcome.value,
+        "pass": verdict.passed,
+        "named": sorted(obs.named),
+        "load_status": obs.load_status,
+        "detail": obs.detail,
+        "evidence": list(obs.evidence),
+    }
+
+
+def to_json(verdicts: Sequence[Verdict], meta: dict[str, object]) -> dict[str, object]:
+    return {**meta, "scenarios": [scenario_json(v) for v in verdicts],
+            "summary": summary_counts(verdicts)}
+
+
+def summary_counts(verdicts: Sequence[Verdict]) -> dict[str, int]:
+    passed = sum(v.passed for v in verdicts)
+    return {"total": len(verdicts), "passed": passed, "failed": len(verdicts) - passed}
+
+
+def summary_line(verdicts: Sequence[Verdict]) -> str:
+    counts = summary_counts(verdicts)
+    return f"{counts['passed']} passed, {counts['failed']} failed"
+
+
+def _short(text: str, width: int = 70) -> str:
+    return text if len(text) <= width else text[: width - 3] + "..."
+
+
+def table(verdicts: Sequence[Verdict], full: bool = True) -> str:
+    """Grouped by table and class; with ``full=False`` only failures and groups' totals."""
+    groups: dict[tuple[str, str], list[Verdict]] = {}
+    for verdict in verdicts:
+        groups.setdefault((_table(verdict), _class(verdict) or "-"), []).append(verdict)
+    rows = []
+    for (tbl, cls), members in groups.items():
+        for verdict in members:
+            if not full and verdict.passed:
+                continue
+            obs = verdict.observation
+            rows.append([tbl, cls, _hook(verdict), verdict.scenario.policy.value, verdict.expected.value,
+                         obs.outcome.value, "PASS" if verdict.passed else "FAIL",
+                         _short(obs.evidence[0] if obs.evidence else obs.detail)])
+    out = tabulate(rows, headers=["table", "class", "hook", "policy", "expected", "observed", "verdict", "evidence"])
+    totals = [[tbl, cls, len(m), sum(v.passed for v in m)] for (tbl, cls), m in groups.items()]
+    out += "\n\n" + tabulate(totals, headers=["table", "class", "scenarios", "passed"])
+    return out
+
+
+def write_json(verdicts: Sequence[Verdict], meta: dict[str, object], path: str) -> None:
+    Path(path).write_text(json.dumps(to_json(verdicts, meta), indent=2) + "\n")
+
+
+def write_junit(verdicts: Sequence[Verdict], suite: str, path: str, seconds: dict[str, float] | None = None) -> None:
+    counts = summary_counts(verdicts)
+    root = ET.Element("testsuite", name=suite, tests=str(counts["total"]), failures=str(counts["failed"]))
+    for verdict in verdicts:
+        case = ET.SubElement(root, "testcase", classname=f"kvmnull.{_table(verdict)}",
+                             name=f"{_hook(verdict)}[{verdict.scenario.policy.value}]",
+                             time=f"{(seconds or {}).get(verdict.scenario.name, 0.0):.2f}")
+        if not verdict.passed:
+            failure = ET.SubElement(case, "failure", message=(
+                f"expected {verdict.expected.value}, observed {verdict.observation.outcome.value}"))
+            failure.text = "\n".join([verdict.observation.detail, *verdict.observation.evidence])
+    ET.ElementTree(root).write(path, encoding="unicode", xml_declaration=True)
+
+
+def ktap(verdicts: Sequence[Verdict], suite: str) -> str:
+    lines = ["KTAP version 1", f"# {suite}", f"1..{len(verdicts)}"]
+    for number, verdict in enumerate(verdicts, start=1):
+        status = "ok" if verdict.passed else "not ok"
+        name = f"{_table(verdict)}.{_hook(verdict)}.{verdict.scenario.policy.value}"
+        lines.append(f"{status} {number} {name} # expected {verdict.expected.value}, "
+                     f"observed {verdict.observation.outcome.value}")
+    counts = summary_counts(verdicts)
+    lines.append(f"# totals: pass:{counts['passed']} fail:{counts['failed']} xfail:0 xpass:0 skip:0 error:0")
+    return "\n".join(lines) + "\n"
