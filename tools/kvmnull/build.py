@@ -198,7 +198,9 @@ def _build_in(work: Path, tree: KernelTree, hooks: HookSet, jobs: int, progress:
 
     common = ["make", "-C", str(tree.headers), f"-j{jobs}", "CONFIG_DEBUG_INFO_BTF_MODULES="]
     progress.stage("build", f"kvm.ko and kvm-amd.ko (-j{jobs}; kvm-intel is skipped: no VMX under TCG)")
-    _make([*common, f"M={kvm_dir}", "CONFIG_KVM_INTEL=", "modules"], log, progress, "building kvm.ko")
+    # __FILE__ (and so every WARN's "at FILE:LINE") reads as in an in-tree build
+    _make([*common, f"M={kvm_dir}", "CONFIG_KVM_INTEL=", f"KCFLAGS=-fmacro-prefix-map={src}/=", "modules"],
+          log, progress, "building kvm.ko")
 
     gen = work / "gen"
     gen.mkdir()
@@ -210,7 +212,8 @@ def _build_in(work: Path, tree: KernelTree, hooks: HookSet, jobs: int, progress:
             shutil.copy(item, module / item.name)
     progress.stage("build", f"kvm-null.ko ({len(hooks.hooks)} generated stubs, W=1)")
     output = _make([*common, f"M={module}", f"KVM_SRC={src}", f"KVMNULL_GEN={gen}",
-                    f"KBUILD_EXTRA_SYMBOLS={kvm_dir / 'Module.symvers'}", "W=1", "modules"],
+                    f"KBUILD_EXTRA_SYMBOLS={kvm_dir / 'Module.symvers'}", f"KCFLAGS=-fmacro-prefix-map={module}/=module/",
+                    "W=1", "modules"],
                    log, progress, "building kvm-null.ko")
     warnings = [line for line in output.splitlines() if "warning:" in line]
 

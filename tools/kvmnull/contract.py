@@ -42,6 +42,9 @@ class Scenario:
     vendor: str = "kvm-null"  # or "kvm-amd", the real-vendor control
     nulled: tuple[Hook, ...] = ()
     probe: bool = True  # run the VM lifecycle probe when the vendor registers
+    # kvm-null's null= / null_pmu= as given; by default the names of the NULL hooks
+    # (a charp parameter holds at most 1024 bytes: bulk cases pass class selectors)
+    params: tuple[tuple[str, str], ...] = ()
 
     @property
     def mandatory(self) -> frozenset[str]:
@@ -49,6 +52,9 @@ class Scenario:
         return frozenset(h.key for h in self.nulled if h.hook_class is HookClass.MANDATORY)
 
     def null_param(self, table: str) -> str:
+        given = dict(self.params)
+        if table in given:
+            return given[table]
         return ",".join(h.name for h in self.nulled if h.table.value == table)
 
 

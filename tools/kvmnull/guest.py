@@ -76,7 +76,8 @@ class GuestConfig:
 
     def command(self) -> list[str]:
         append = [
-            "console=ttyS0", "loglevel=4", "oops=panic", "panic=-1", "nokaslr",
+            # log_buf_len: every WARN of "all mandatory hooks NULL" must fit in the ring buffer
+            "console=ttyS0", "loglevel=4", "log_buf_len=8M", "oops=panic", "panic=-1", "nokaslr",
             "rdinit=/init", *self.extra_append,
         ]
         cpu = "host" if self.accel is Accel.KVM else "max"

@@ -80,12 +80,17 @@ def busybox_path() -> Path:
     return Path(found)
 
 
-def prepare(args: argparse.Namespace, progress: Progress, cpus: int = 2) -> Prepared:
+def target_hooks(args: argparse.Namespace, progress: Progress) -> tuple[packages.KernelTree, HookSet]:
+    """The target's cache entry and hooks: enough to validate hook names before anything slow."""
     target = packages.Target.parse(args.kernel)
+    tree = packages.fetch(target, packages.cache_root(args.cache), progress, offline=args.offline)
+    return tree, load_hooks(tree.source, kconfig.load(tree).evaluator())
+
+
+def prepare(args: argparse.Namespace, progress: Progress, tree: packages.KernelTree, hooks: HookSet,
+            cpus: int = 2) -> Prepared:
     cache = packages.cache_root(args.cache)
-    tree = packages.fetch(target, cache, progress, offline=args.offline)
     built = build(tree, progress)
-    hooks = load_hooks(tree.source, kconfig.load(tree).evaluator())
     initrd = initramfs_for(built, busybox_path(), built.path / "initramfs.cpio")
     base = GuestConfig(tree.vmlinuz, initrd, Accel.TCG, cpus=cpus, timeout_multiplier=args.timeout_multiplier)
     accel = choose_accel(args.accel, base, cache, progress)
@@ -99,9 +104,7 @@ def prepare(args: argparse.Namespace, progress: Progress, cpus: int = 2) -> Prep
 def cmd_run(args: argparse.Namespace) -> int:
     progress = Progress(verbose=args.verbose, quiet=args.quiet)
     # reject bad hook names before anything slow happens
-    target = packages.Target.parse(args.kernel)
-    tree = packages.fetch(target, packages.cache_root(args.cache), progress, offline=args.offline)
-    hooks = load_hooks(tree.source, kconfig.load(tree).evaluator())
+    tree, hooks = target_hooks(args, progress)
     nulled = (*select_hooks(hooks, Table.X86, args.null, "--null"),
               *select_hooks(hooks, Table.PMU, args.null_pmu, "--null-pmu"))
     if args.vendor == "kvm-amd" and nulled:
@@ -110,7 +113,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     name = "control-" + args.vendor if not nulled else ",".join(h.key for h in nulled)
     scenario = Scenario(name if len(name) < 80 else f"{len(nulled)} hooks", policy, args.vendor, nulled,
                         probe=not args.no_probe)
-    prepared = prepare(args, progress)
+    prepared = prepare(args, progress, tree, hooks)
     progress.stage("run", f"{scenario.name} under missing_hook={policy.value}")
     with prepared.session("run", progress) as session:
         result = session.run(scenario)

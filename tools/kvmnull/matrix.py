@@ -1,0 +1,133 @@
+"""``kvmnull matrix``: every hook of the target NULL alone, plus controls and the two bulk cases, under each policy.
+
+Expectations come from :mod:`contract`; observations from the evidence of
+real guests.  Scenarios are shared between guests (one per core by default),
+each guest reused for as many scenarios as it survives.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import replace
+
+from . import report
+from .contract import Outcome, Policy, Scenario, expected, judge
+from .errors import UsageError
+from .hooks import HookClass, HookSet, Table
+from .progress import Progress
+from .runner import prepare, select_hooks, target_hooks
+from .scenario import GuestSession, ScenarioRun, observe, run_all
+
+
+def build_scenarios(hooks: HookSet, policies: Sequence[Policy], x86: str | None, pmu: str | None,
+                    controls: bool, bulk: bool, amd: bool) -> list[Scenario]:
+    """The matrix, in a stable order: controls, x86 hooks, PMU hooks, bulk cases; each under every policy."""
+    singles = []
+    if x86 is None and pmu is None:
+        singles = list(hooks.classified())
+    else:
+        singles = [*select_hooks(hooks, Table.X86, x86, "--hooks"), *select_hooks(hooks, Table.PMU, pmu, "--pmu-hooks")]
+    optional = tuple(h for h in hooks.classified() if h.hook_class is not HookClass.MANDATORY)
+    mandatory = tuple(h for h in hooks.classified() if h.hook_class is HookClass.MANDATORY)
+    scenarios: list[Scenario] = []
+    for policy in policies:
+        if controls:
+            scenarios.append(Scenario("control-kvm-null", policy, "kvm-null"))
+            if amd:
+                scenarios.append(Scenario("control-kvm-amd", policy, "kvm-amd"))
+        for hook in singles:
+            scenarios.append(Scenario(hook.key, policy, "kvm-null", (hook,)))
+        if bulk:
+            scenarios.append(Scenario("all-optional", policy, "kvm-null", optional,
+                                      params=(("x86", "@optional,@ret0"), ("pmu", "@optional"))))
+            scenarios.append(Scenario("all-mandatory", policy, "kvm-null", mandatory,
+                                      params=(("x86", "@mandatory"), ("pmu", "@mandatory"))))
+    # the VM lifecycle is probed where the contract says the vendor must work; a vendor
+    # registered with NULL mandatory hooks under "warn" is the bite map's subject, not the matrix's
+    return [replace(s, probe=expected(s) is Outcome.LOADED) for s in scenarios]
+
+
+def guest_has_svm(session: GuestSession) -> bool:
+    guest = session._ensure()  # noqa: SLF001 - the session's own guest
+    _, status = guest.run("grep -qw svm /proc/cpuinfo", timeout=10, stage="checking for SVM")
+    return status == 0
+
+
+def cmd_matrix(args: argparse.Namespace) -> int:
+    progress = Progress(verbose=args.verbose, quiet=args.quiet)
+    policies = [Policy(p) for p in (args.policy or [p.value for p in Policy])]
+    if args.guests < 1:
+        raise UsageError(f"--guests {args.guests}: need at least 1", "use 1 or the number of cores")
+    started = time.monotonic()
+    tree, hooks = target_hooks(args, progress)
+    # validate hook selections before booting anything
+    build_scenarios(hooks, policies, args.hooks, args.pmu_hooks, False, False, False)
+    prepared = prepare(args, progress, tree, hooks, cpus=1)
+    sessions = [prepared.session(f"matrix-{i}", progress, args.scenario_timeout) for i in range(args.guests)]
+    try:
+        progress.stage("matrix", f"booting {len(sessions)} guest(s)")
+        amd = args.controls and guest_has_svm(sessions[0])
+        if args.controls and not amd:
+            progress.note("the guest CPU has no SVM: the kvm-amd control is left out")
+        scenarios = build_scenarios(hooks, policies, args.hooks, args.pmu_hooks, args.controls, args.bulk, amd)
+        done = [0]
+
+        def on_done(run: ScenarioRun) -> None:
+            done[0] += 1
+            tag = "" if run.crash is None and not run.hung else (" CRASHED" if run.crash else " HUNG")
+            progress.stage("matrix", f"{done[0]}/{len(scenarios)} {run.scenario.name} "
+                                     f"[{run.scenario.policy.value}] {run.seconds:.2f}s{tag}")
+
+        runs = run_all(sessions, scenarios, on_done)
+    finally:
+        for session in sessions:
+            session.close()
+    seconds = time.monotonic() - started
+    verdicts = judge((r.scenario, observe(r, hooks)) for r in runs)
+    boots = sum(s.boots for s in sessions)
+    meta = {
+        **prepared.meta(), "seconds": round(seconds, 1), "boots": boots, "guests": len(sessions),
+        "logs": [str(s.log_path) for s in sessions],
+    }
+    if args.ktap:
+        sys.stdout.write(report.ktap(verdicts, f"kvmnull matrix {tree.release}"))
+    else:
+        print(report.table(verdicts, full=not args.failures_only))
+    line = report.summary_line(verdicts)
+    print(f"\n{tree.release} ({prepared.config.accel.value}): {line} in {seconds:.1f}s, "
+          f"{len(verdicts) / max(seconds, 0.001):.1f} scenarios/s, {boots} boot(s)")
+    if args.json:
+        report.write_json(verdicts, meta, args.json)
+    if args.junit:
+        report.write_junit(verdicts, f"kvmnull matrix {tree.release}", args.junit,
+                           {r.scenario.name + r.scenario.policy.value: r.seconds for r in runs})
+    return 0 if all(v.passed for v in verdicts) else 1
+
+
+def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser],
+               common: Callable[[argparse.ArgumentParser], None],
+               guest_options: Callable[[argparse.ArgumentParser], None]) -> None:
+    matrix = sub.add_parser("matrix", help="negative-test every hook against the contract (the main job)")
+    common(matrix)
+    guest_options(matrix)
+    matrix.add_argument("--policy", action="append", choices=[p.value for p in Policy],
+                        help="policy to test (repeatable; default: both)")
+    matrix.add_argument("--hooks", metavar="HOOKS", help="only these x86 hooks (names or classes)")
+    matrix.add_argument("--pmu-hooks", metavar="HOOKS", help="only these PMU hooks (names or classes)")
+    matrix.add_argument("--no-controls", dest="controls", action="store_false", help="leave out the controls")
+    matrix.add_argument("--no-bulk", dest="bulk", action="store_false",
+                        help="leave out 'every optional' and 'every mandatory hook NULL at once'")
+    matrix.add_argument("--guests", type=int, default=min(2, os.cpu_count() or 1),
+                        help="guests running scenarios in parallel (default: one per core, at most 2)")
+    matrix.add_argument("--scenario-timeout", type=float, default=30.0, metavar="S",
+                        help="seconds before a scenario's guest counts as hung")
+    matrix.add_argument("--json", metavar="FILE", help="write every scenario as JSON")
+    matrix.add_argument("--junit", metavar="FILE", help="write JUnit XML")
+    matrix.add_argument("--ktap", action="store_true", help="print KTAP instead of the table")
+    matrix.add_argument("--failures-only", action="store_true", help="table rows for failures only")
+    matrix.set_defaults(handler=cmd_matrix)
+
