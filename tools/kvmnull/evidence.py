@@ -122,7 +122,8 @@ def _parse(text: str, hooks: HookSet | None) -> Iterable[Record]:
     pending_message: str | None = None
     last_warn: int | None = None
     records: list[Record] = []
-    for number, raw in enumerate(text.splitlines(), start=1):
+    # serial consoles end lines with \r\r\n: count lines as a reader sees them
+    for number, raw in enumerate(re.sub(r"\r+\n", "\n", text).split("\n"), start=1):
         line = clean(raw)
         # a line may carry a second kernel message after user output: look at both parts
         if _STAMP.search(line):

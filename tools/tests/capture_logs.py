@@ -1,0 +1,85 @@
+"""Regenerate tools/tests/test_data/*.log from real guest runs.
+
+    python tools/tests/capture_logs.py
+
+Each log is the raw serial console of a real guest (kernel output included),
+with cache paths replaced by ``$CACHE`` so no machine path is stored.
+``upstream-warn`` boots Debian's unmodified kvm.ko from the image package.
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+import tempfile
+from pathlib import Path
+
+from kvmnull import kconfig, packages
+from kvmnull.build import build
+from kvmnull.contract import Policy, Scenario
+from kvmnull.guest import Accel, Guest, GuestConfig
+from kvmnull.hooks import Table, load_hooks
+from kvmnull.initramfs import guest_archive
+from kvmnull.progress import Progress
+from kvmnull.runner import busybox_path
+from kvmnull.scenario import GuestSession, initramfs_for
+
+DATA = Path(__file__).resolve().parent / "test_data"
+
+
+def scrub(text: str, cache: Path) -> str:
+    text = text.replace(str(cache), "$CACHE")
+    return re.sub(r"/tmp/[\w./+-]+", "$TMP", text)
+
+
+def main() -> int:
+    progress = Progress()
+    cache = packages.cache_root()
+    tree = packages.fetch(packages.Target(), cache, progress)
+    built = build(tree, progress)
+    hooks = load_hooks(tree.source, kconfig.load(tree).evaluator())
+    x86 = {h.name: h for h in hooks.table(Table.X86)}
+    DATA.mkdir(exist_ok=True)
+    with tempfile.TemporaryDirectory() as tmp:
+        initrd = initramfs_for(built, busybox_path(), Path(tmp) / "initrd.cpio")
+        config = GuestConfig(tree.vmlinuz, initrd, Accel.TCG, cpus=1)
+        cases = {
+            "refused": Scenario("refused", Policy.REFUSE, "kvm-null", (x86["vcpu_create"], x86["vcpu_free"])),
+            "warned": Scenario("warned", Policy.WARN, "kvm-null", (x86["vcpu_create"],)),
+            "clean": Scenario("clean", Policy.REFUSE, "kvm-null", (x86["vm_destroy"],)),
+            "hang": Scenario("hang", Policy.WARN, "kvm-null", (x86["handle_exit"],)),
+        }
+        for name, scenario in cases.items():
+            log = Path(tmp) / f"{name}.log"
+            with GuestSession(config, log, progress, scenario_timeout=15) as session:
+                session.run(scenario)
+            (DATA / f"{name}.log").write_text(scrub(log.read_text(errors="replace"), cache))
+            progress.note(f"captured {name}.log")
+
+        # a panic: the sysrq crash trigger, with the guest's oops=panic
+        log = Path(tmp) / "panic.log"
+        with GuestSession(config, log, progress, scenario_timeout=15) as session:
+            guest = session._ensure()  # noqa: SLF001
+            try:
+                guest.run("echo c > /proc/sysrq-trigger", timeout=20, stage="sysrq crash")
+            except Exception as exc:  # noqa: BLE001 - the crash is the point
+                progress.note(f"guest went down as intended: {str(exc).splitlines()[0]}")
+        (DATA / "panic.log").write_text(scrub(log.read_text(errors="replace"), cache))
+
+        # upstream kvm.ko: Debian's own module, anonymous WARN_ON()
+        stock = tree.modules / "kernel" / "arch" / "x86" / "kvm" / "kvm.ko.xz"
+        modules = {**built.modules(), "kvm.ko": stock}
+        archive = guest_archive(busybox_path(), modules, built.programs())
+        archive.write(Path(tmp) / "stock.cpio")
+        log = Path(tmp) / "upstream-warn.log"
+        stock_config = GuestConfig(tree.vmlinuz, Path(tmp) / "stock.cpio", Accel.TCG, cpus=1)
+        with Guest(stock_config, log, progress) as guest:
+            guest.run("insmod /modules/irqbypass.ko; insmod /modules/kvm.ko; "
+                      "insmod /modules/kvm-null.ko null=vcpu_create,get_cpl; echo \"kvmnull-load: kvm-null status=$?\"; "
+                      "dmesg", timeout=60)
+        (DATA / "upstream-warn.log").write_text(scrub(log.read_text(errors="replace"), cache))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

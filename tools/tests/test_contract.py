@@ -1,0 +1,85 @@
+"""The contract model, and observations made from real guests' console logs."""
+
+from __future__ import annotations
+
+import pytest
+
+from kvmnull.contract import Outcome, Policy, Scenario, expected, judge
+from kvmnull.hooks import HookClass, HookSet, Table
+from kvmnull.scenario import ScenarioRun, observe, scenario_command
+
+from .conftest import log
+
+
+def scenario(hooks: HookSet, policy: Policy, *names: str) -> Scenario:
+    nulled = tuple(h for n in names if (h := hooks.find(Table.X86, n)))
+    return Scenario(",".join(names) or "control", policy, "kvm-null", nulled)
+
+
+@pytest.mark.parametrize(("hook_class", "policy", "outcome"), [
+    (HookClass.MANDATORY, Policy.REFUSE, Outcome.REFUSED),
+    (HookClass.MANDATORY, Policy.WARN, Outcome.WARNED),
+    (HookClass.OPTIONAL, Policy.REFUSE, Outcome.LOADED),
+    (HookClass.OPTIONAL, Policy.WARN, Outcome.LOADED),
+    (HookClass.OPTIONAL_RET0, Policy.REFUSE, Outcome.LOADED),
+    (HookClass.OPTIONAL_RET0, Policy.WARN, Outcome.LOADED),
+])
+def test_expected_follows_class_and_policy(hooks: HookSet, hook_class: HookClass, policy: Policy,
+                                           outcome: Outcome) -> None:
+    for hook in hooks.classified():
+        if hook.hook_class is hook_class:
+            assert expected(Scenario(hook.key, policy, "kvm-null", (hook,))) is outcome
+
+
+def test_controls_must_load(hooks: HookSet) -> None:
+    assert expected(Scenario("control", Policy.REFUSE)) is Outcome.LOADED
+    assert expected(Scenario("control", Policy.WARN, "kvm-amd")) is Outcome.LOADED
+
+
+def test_observed_refusal(hooks: HookSet) -> None:
+    s = scenario(hooks, Policy.REFUSE, "vcpu_create", "vcpu_free")
+    verdict = judge([(s, observe(ScenarioRun(s, log("refused.log"), 1.0), hooks))])[0]
+    assert verdict.observation.outcome is Outcome.REFUSED
+    assert verdict.observation.named == {"x86.vcpu_create", "x86.vcpu_free"}
+    assert verdict.observation.load_status == 22
+    assert verdict.passed
+
+
+def test_refusal_that_misses_a_hook_fails(hooks: HookSet) -> None:
+    # the same evidence cannot pass for a scenario that nulled a third hook
+    s = scenario(hooks, Policy.REFUSE, "vcpu_create", "vcpu_free", "vcpu_reset")
+    verdict = judge([(s, observe(ScenarioRun(s, log("refused.log"), 1.0), hooks))])[0]
+    assert verdict.observation.outcome is Outcome.REFUSED and not verdict.passed
+
+
+def test_observed_warning(hooks: HookSet) -> None:
+    s = scenario(hooks, Policy.WARN, "vcpu_create")
+    verdict = judge([(s, observe(ScenarioRun(s, log("warned.log"), 1.0), hooks))])[0]
+    assert verdict.observation.outcome is Outcome.WARNED
+    assert verdict.observation.named == {"x86.vcpu_create"}
+    assert verdict.passed
+    # a refusal was expected under the other policy: the same evidence fails there
+    refuse = scenario(hooks, Policy.REFUSE, "vcpu_create")
+    assert not judge([(refuse, observe(ScenarioRun(refuse, log("warned.log"), 1.0), hooks))])[0].passed
+
+
+def test_observed_clean_load(hooks: HookSet) -> None:
+    s = scenario(hooks, Policy.REFUSE, "vm_destroy")
+    verdict = judge([(s, observe(ScenarioRun(s, log("clean.log"), 1.0), hooks))])[0]
+    assert verdict.observation.outcome is Outcome.LOADED and verdict.passed
+    assert any("hardware_exit_reason=0x6b766d6e756c6c" in e for e in verdict.observation.evidence)
+
+
+def test_crash_and_hang(hooks: HookSet) -> None:
+    s = scenario(hooks, Policy.WARN, "handle_exit")
+    crashed = observe(ScenarioRun(s, log("panic.log"), 1.0, crash="Kernel panic - not syncing: x"), hooks)
+    assert crashed.outcome is Outcome.CRASHED and "sysrq triggered crash" in crashed.detail
+    hung = observe(ScenarioRun(s, log("hang.log"), 15.0, hung=True), hooks)
+    assert hung.outcome is Outcome.HUNG
+
+
+def test_scenario_command_quotes_empty_lists(hooks: HookSet) -> None:
+    s = scenario(hooks, Policy.WARN, "vcpu_create", "get_cpl")
+    assert scenario_command(s) == "kvmnull-scenario warn kvm-null vcpu_create,get_cpl '' 1"
+    bulk = Scenario("all", Policy.REFUSE, "kvm-null", s.nulled, params=(("x86", "@mandatory"),))
+    assert scenario_command(bulk) == "kvmnull-scenario refuse kvm-null @mandatory '' 1"

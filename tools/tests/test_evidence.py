@@ -1,0 +1,117 @@
+"""The evidence parser on console logs captured from real guests (see capture_logs.py)."""
+
+from __future__ import annotations
+
+import random
+
+from kvmnull.evidence import Kind, clean, of_kind, parse
+from kvmnull.hooks import HookSet
+
+from .conftest import log
+
+
+def test_refusal_names_every_hook_and_the_load_errno() -> None:
+    records = parse(log("refused.log"))
+    refused = {(r.vendor, r.table, r.hook) for r in of_kind(records, Kind.HOOK_REFUSED)}
+    assert refused == {("kvm_null", "x86", "vcpu_create"), ("kvm_null", "x86", "vcpu_free")}
+    assert {r.status for r in of_kind(records, Kind.VENDOR_REFUSED)} == {2}
+    loads = of_kind(records, Kind.LOAD)
+    assert any(r.module == "kvm-null" and r.status == 22 and r.errno_name == "EINVAL" for r in loads)
+    # busybox insmod's own message: strerror mapped back to the errno name
+    assert any(r.module == "kvm-null.ko" and r.errno_name == "EINVAL" for r in loads)
+    assert not of_kind(records, Kind.WARN)
+
+
+def test_warn_names_the_hook_and_carries_taint() -> None:
+    warns = of_kind(parse(log("warned.log")), Kind.WARN)
+    assert len(warns) == 1
+    warn = warns[0]
+    assert (warn.table, warn.hook) == ("x86", "vcpu_create")
+    assert warn.file == "arch/x86/kvm/x86.c" and warn.module == "kvm"
+    assert warn.function == "kvm_check_hook"
+    assert warn.taint is not None and set("OEN") <= set(warn.taint)
+    assert warn.detail == "vendor kvm_null: mandatory kvm_x86_ops.vcpu_create is NULL"
+
+
+def test_upstream_anonymous_warns_are_resolved_through_the_target_header(hooks: HookSet) -> None:
+    warns = of_kind(parse(log("upstream-warn.log"), hooks), Kind.WARN)
+    assert [(w.file, w.source_line, w.hook) for w in warns] == [
+        ("arch/x86/include/asm/kvm-x86-ops.h", 25, "vcpu_create"),
+        ("arch/x86/include/asm/kvm-x86-ops.h", 36, "get_cpl"),
+    ]
+    assert all(w.function == "kvm_x86_vendor_init" for w in warns)
+    # the second WARN is raised on a kernel the first one already tainted W
+    assert warns[0].taint and "W" not in warns[0].taint
+    assert warns[1].taint and "W" in warns[1].taint
+
+
+def test_without_the_header_upstream_warns_stay_unresolved() -> None:
+    warns = of_kind(parse(log("upstream-warn.log")), Kind.WARN)
+    assert len(warns) == 2 and all(w.hook is None for w in warns)
+
+
+def test_clean_load_and_lifecycle() -> None:
+    records = parse(log("clean.log"))
+    optional = of_kind(records, Kind.OPTIONAL_NULL)
+    assert [(r.vendor, r.hooks) for r in optional] == [("kvm_null", ("vm_destroy",))]
+    steps = [(r.title, r.status) for r in of_kind(records, Kind.PROBE)]
+    assert ("run", 0) in steps and all(status == 0 for _, status in steps)
+    assert not of_kind(records, Kind.WARN) and not of_kind(records, Kind.CRASH)
+
+
+def test_panic_title() -> None:
+    crashes = of_kind(parse(log("panic.log")), Kind.CRASH)
+    assert crashes[0].title == "Kernel panic - not syncing: sysrq triggered crash"
+
+
+def test_hang_has_no_crash_and_stops_mid_lifecycle() -> None:
+    records = parse(log("hang.log"))
+    assert not of_kind(records, Kind.CRASH)
+    steps = [r.title for r in of_kind(records, Kind.PROBE)]
+    assert steps[-1] == "set_sregs" and "run" not in steps
+
+
+def _noisy(text: str, seed: int) -> str:
+    """The same log as other consoles and dmesg variants show it."""
+    rng = random.Random(seed)
+    out = []
+    for line in text.replace("\r", "").split("\n"):
+        if line.startswith("[") and rng.random() < 0.5:
+            # printk caller id, as with CONFIG_PRINTK_CALLER
+            line = line.replace("] ", "][  T153] ", 1)
+        if rng.random() < 0.3:
+            line = "\x1b[0m" + line + "\x1b[?7l"
+        out.append(line)
+    return "\r\n".join(out)
+
+
+def test_noise_does_not_change_the_records(hooks: HookSet) -> None:
+    for name in ("refused.log", "warned.log", "upstream-warn.log", "panic.log"):
+        plain = [(r.kind, r.hook, r.title, r.status) for r in parse(log(name), hooks)]
+        for seed in range(3):
+            noisy = [(r.kind, r.hook, r.title, r.status) for r in parse(_noisy(log(name), seed), hooks)]
+            assert noisy == plain, (name, seed)
+
+
+def test_timestamps_stripped_or_absent() -> None:
+    line = "[    2.083632] vendor kvm_null: mandatory kvm_x86_ops.vcpu_create is NULL"
+    assert clean(line) == clean(line.split("] ", 1)[1]) == line.split("] ", 1)[1]
+    assert clean("<4>[   12.5][    C1] WARNING: x") == "WARNING: x"
+
+
+def test_kernel_line_interleaved_with_user_output() -> None:
+    mixed = ("kvmnull-probe: step create_vcpu ok[    2.2] kvm: vendor kvm_null: mandatory "
+             "kvm_pmu_ops.refresh is NULL")
+    kinds = [(r.kind, r.hook) for r in parse(mixed)]
+    assert (Kind.PROBE, None) in kinds and (Kind.HOOK_REFUSED, "refresh") in kinds
+
+
+def test_never_raises_on_arbitrary_input(hooks: HookSet) -> None:
+    rng = random.Random(1234)
+    pieces = [line for name in ("warned.log", "upstream-warn.log", "panic.log") for line in log(name).split("\n")]
+    for _ in range(300):
+        if rng.random() < 0.5:
+            text = "".join(chr(rng.randrange(0, 0x3000)) for _ in range(rng.randrange(0, 400)))
+        else:  # real lines, cut and shuffled
+            text = "\n".join(rng.choice(pieces)[: rng.randrange(0, 120)] for _ in range(rng.randrange(0, 40)))
+        assert isinstance(parse(text, hooks), list)

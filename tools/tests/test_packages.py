@@ -1,0 +1,76 @@
+"""Package resolution on apt output captured from the real archive, and the cache contract."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from kvmnull.errors import PackageError
+from kvmnull.packages import KernelTree, Target, cached_trees, choose_set, parse_madison
+
+from .conftest import DATA
+
+NAMES = (DATA / "apt-pkgnames-linux-image-6.12.txt").read_text().split()
+MADISON = parse_madison((DATA / "apt-madison-6.12.txt").read_text())
+
+
+def test_newest_complete_set_is_chosen() -> None:
+    chosen = choose_set(Target(), NAMES, MADISON)
+    assert chosen is not None
+    assert chosen.abi == "6.12.117+deb12"
+    assert chosen.version == "6.12.117-1~deb12u1"
+    assert chosen.packages() == [
+        "linux-image-6.12.117+deb12-cloud-amd64-unsigned",
+        "linux-headers-6.12.117+deb12-cloud-amd64",
+        "linux-headers-6.12.117+deb12-common",
+        "linux-kbuild-6.12.117+deb12",
+        "linux-source-6.12",
+    ]
+
+
+def test_incomplete_newest_set_falls_back_to_the_previous_one() -> None:
+    # the archive drops linux-kbuild of the newest ABI: that set is incomplete
+    madison = {k: v for k, v in MADISON.items() if k != "linux-kbuild-6.12.117+deb12"}
+    chosen = choose_set(Target(), NAMES, madison)
+    assert chosen is not None and chosen.abi == "6.12.115+deb12"
+    assert chosen.version == "6.12.115-2~deb12u1"
+
+
+def test_source_of_another_version_does_not_complete_a_set() -> None:
+    madison = {**MADISON, "linux-source-6.12": {"6.12.113-1~deb12u1"}}
+    chosen = choose_set(Target(), NAMES, madison)
+    assert chosen is not None and chosen.abi == "6.12.113+deb12"
+
+
+def test_a_pinned_abi_is_honoured() -> None:
+    chosen = choose_set(Target.parse("6.12.111+deb12"), NAMES, MADISON)
+    assert chosen is not None and chosen.abi == "6.12.111+deb12"
+
+
+@pytest.mark.parametrize(("text", "message"), [
+    ("6.1", "no kvm.ko patches for series 6.1"),
+    ("banana", "neither a series nor an ABI"),
+    ("6.12.117", "neither a series nor an ABI"),
+])
+def test_bad_targets_name_the_value_and_the_valid_ones(text: str, message: str) -> None:
+    with pytest.raises(PackageError, match=message) as info:
+        Target.parse(text)
+    assert "6.12" in str(info.value)
+
+
+def test_entries_without_a_manifest_are_not_trusted(tmp_path: Path) -> None:
+    (tmp_path / "kernels" / "6.12.1+deb12" / "root").mkdir(parents=True)  # interrupted fetch
+    (tmp_path / "kernels" / ".tmp-6.12.2+deb12-x").mkdir()
+    assert cached_trees(tmp_path) == []
+
+
+def test_real_cache_entry_is_usable_outside_usr_src(tree: KernelTree) -> None:
+    makefile = (tree.headers / "Makefile").read_text()
+    assert "/usr/src/" not in makefile
+    for name in ("scripts", "tools"):
+        assert (tree.headers / name).resolve().is_dir()
+    assert (tree.source / "arch/x86/kvm/x86.c").exists()
+    assert (tree.source / "Kconfig").exists()
+    assert "option modules" in (tree.source / "kernel/module/Kconfig").read_text()
+    assert tree.vmlinuz.exists() and tree.config.exists()
