@@ -212,8 +212,8 @@ def _build_in(work: Path, tree: KernelTree, hooks: HookSet, jobs: int, progress:
             shutil.copy(item, module / item.name)
     progress.stage("build", f"kvm-null.ko ({len(hooks.hooks)} generated stubs, W=1)")
     output = _make([*common, f"M={module}", f"KVM_SRC={src}", f"KVMNULL_GEN={gen}",
-                    f"KBUILD_EXTRA_SYMBOLS={kvm_dir / 'Module.symvers'}", f"KCFLAGS=-fmacro-prefix-map={module}/=module/",
-                    "W=1", "modules"],
+                    f"KBUILD_EXTRA_SYMBOLS={kvm_dir / 'Module.symvers'}",
+                    f"KCFLAGS=-fmacro-prefix-map={module}/=module/", "W=1", "modules"],
                    log, progress, "building kvm-null.ko")
     warnings = [line for line in output.splitlines() if "warning:" in line]
 

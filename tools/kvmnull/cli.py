@@ -72,7 +72,7 @@ def kernel_tree(args: argparse.Namespace, progress: Progress) -> packages.Kernel
 
 
 def hook_rows(hooks: HookSet) -> list[list[str]]:
-    return [[h.table.value, h.name, h.hook_class.value, h.header_line or "", h.guard or ""]
+    return [[h.table.value, h.name, h.hook_class.value, str(h.header_line or ""), h.guard or ""]
             for h in hooks.hooks]
 
 

@@ -105,10 +105,25 @@ class Evaluator:
         return tokens
 
 
+def _apply(op: str, a: int, b: int) -> int:
+    if op == "||":
+        return int(bool(a) or bool(b))
+    if op == "&&":
+        return int(bool(a) and bool(b))
+    if op == "+":
+        return a + b
+    if op == "-":
+        return a - b
+    if op == "*":
+        return a * b
+    return int({"==": a == b, "!=": a != b, "<": a < b, ">": a > b, "<=": a <= b, ">=": a >= b}[op])
+
+
 class _Parser:
     """Recursive descent over the usual C precedence for the operators kernels use."""
 
-    _BINARY = [("||",), ("&&",), ("==", "!="), ("<", ">", "<=", ">="), ("+", "-"), ("*",)]
+    _BINARY: tuple[tuple[str, ...], ...] = (
+        ("||",), ("&&",), ("==", "!="), ("<", ">", "<=", ">="), ("+", "-"), ("*",))
 
     def __init__(self, tokens: list[str], evaluator: Evaluator) -> None:
         self.tokens = tokens
@@ -132,19 +147,7 @@ class _Parser:
         while self.peek() in self._BINARY[level]:
             op = self.take()
             right = self.expression(level + 1)
-            left = {
-                "||": lambda a, b: int(bool(a) or bool(b)),
-                "&&": lambda a, b: int(bool(a) and bool(b)),
-                "==": lambda a, b: int(a == b),
-                "!=": lambda a, b: int(a != b),
-                "<": lambda a, b: int(a < b),
-                ">": lambda a, b: int(a > b),
-                "<=": lambda a, b: int(a <= b),
-                ">=": lambda a, b: int(a >= b),
-                "+": lambda a, b: a + b,
-                "-": lambda a, b: a - b,
-                "*": lambda a, b: a * b,
-            }[op](left, right)
+            left = _apply(op, left, right)
         return left
 
     def unary(self) -> int:
@@ -173,18 +176,18 @@ class _Parser:
             return int(self.ev._macro(name) is not None)
         if token in ("IS_ENABLED", "IS_BUILTIN", "IS_MODULE", "IS_REACHABLE"):
             self.take("(")
-            value = self.ev._tristate(self.take())
+            tristate = self.ev._tristate(self.take())
             self.take(")")
             if token == "IS_BUILTIN":
-                return int(value == "y")
+                return int(tristate == "y")
             if token == "IS_MODULE":
-                return int(value == "m")
+                return int(tristate == "m")
             # IS_REACHABLE from a module (kvm.ko and its vendors are modules)
-            return int(value in ("y", "m"))
+            return int(tristate in ("y", "m"))
         if self.peek() == "(":
             raise ParseError(f"cannot evaluate #if: unknown function-like macro {token}()")
-        value = self.ev._macro(token)
-        return value if value is not None else 0
+        macro = self.ev._macro(token)
+        return macro if macro is not None else 0
 
 
 @dataclass(frozen=True)

@@ -22,7 +22,8 @@ _ANSI = re.compile(r"\x1b(?:\[[0-9;?]*[ -/]*[@-~]|[@-Z\\-_]|c)")
 _PREFIX = re.compile(r"^\s*(?:<\d+>)?\s*(?:\[\s*\d+\.\d+\])?\s*(?:\[\s*[TC]\d+\])?\s?")
 _STAMP = re.compile(r"\[\s*\d+\.\d+\](?:\[\s*[TC]\d+\])?\s?")
 
-_REFUSED_HOOK = re.compile(r"vendor (?P<vendor>\S+): mandatory (?P<table>kvm_x86_ops|kvm_pmu_ops)\.(?P<hook>\w+) is NULL")
+_REFUSED_HOOK = re.compile(
+    r"vendor (?P<vendor>\S+): mandatory (?P<table>kvm_x86_ops|kvm_pmu_ops)\.(?P<hook>\w+) is NULL")
 _REFUSED = re.compile(r"vendor (?P<vendor>\S+) refused: (?P<count>\d+) mandatory hooks? NULL")
 _OPTIONAL = re.compile(r"vendor (?P<vendor>\S+): (?P<count>\d+) optional hooks NULL:(?P<hooks>[\w .]*)")
 _WARNING = re.compile(
@@ -114,7 +115,7 @@ def parse(text: str, hooks: HookSet | None = None) -> list[Record]:
     """All records in ``text``; upstream anonymous splats are resolved through ``hooks``."""
     try:
         return list(_parse(text, hooks))
-    except Exception:  # noqa: BLE001 - evidence parsing must never take the run down
+    except Exception:
         return []
 
 
@@ -191,8 +192,9 @@ def _one(line: str, number: int, hooks: HookSet | None, pending: str | None, las
         return Record(Kind.LOAD, number, line, module=os.path.basename(module), status=None,
                       errno_name=_errno_from(m.group("reason")), detail=m.group("reason").strip()), pending, last_warn
     if (m := _PARAM.search(line)):
+        value = m.group("value") if m.group("value") is not None else m.group("value2")
         return Record(Kind.PARAM_REJECTED, number, line, module=m.group("param") or m.group("param2"),
-                      detail=m.group("value") if m.group("value") is not None else m.group("value2")), pending, last_warn
+                      detail=value), pending, last_warn
     if (m := _PROBE.search(line)):
         return Record(Kind.PROBE, number, line, title=m.group("step"), status=0 if m.group("result") == "ok" else 1,
                       detail=m.group("detail").strip() or None,

@@ -162,7 +162,7 @@ class OpsEntry:
 
 def parse_ops_header(text: str, evaluator: Evaluator) -> list[OpsEntry]:
     """The active hook entries of an ops header, in order."""
-    scoped = Evaluator(lambda s: evaluator._config(s), _INCLUDER_DEFINES)  # noqa: SLF001
+    scoped = Evaluator(lambda s: evaluator._config(s), _INCLUDER_DEFINES)
     entries: list[OpsEntry] = []
     for guarded in preprocess(logical_lines(text), scoped):
         match = _OP_LINE.match(guarded.line.text)
@@ -224,16 +224,18 @@ def _split_params(params: str) -> list[str]:
     return [" ".join(p.split()) for p in parts if p.strip()]
 
 
+def _pointer_spacing(type_text: str) -> str:
+    """``struct kvm_vcpu  * *`` -> ``struct kvm_vcpu **``."""
+    return re.sub(r"\s*((?:\*\s*)+)", lambda m: " " + m.group(1).replace(" ", ""), type_text).strip()
+
+
 def _param(text: str, index: int) -> Param:
-    text = text.replace("*", " * ").split()
-    words = text
-    if len(words) > 1 and words[-1] not in _TYPE_WORDS and words[-1] != "*" and words[-2] not in ("struct", "union", "enum"):
-        type_words, name = words[:-1], words[-1]
-    else:
-        type_words, name = words, f"arg{index}"
-    type_text = " ".join(type_words).replace(" * ", " *").replace(" *", " *")
-    type_text = re.sub(r"\s*\*\s*", " *", type_text).replace("* *", "**").strip()
-    return Param(type_text, name)
+    """Split a parameter into type and name; an unnamed one is called ``arg<index>``."""
+    words = text.replace("*", " * ").split()
+    named = (len(words) > 1 and words[-1] not in _TYPE_WORDS and words[-1] != "*"
+             and words[-2] not in ("struct", "union", "enum"))
+    type_words, name = (words[:-1], words[-1]) if named else (words, f"arg{index}")
+    return Param(_pointer_spacing(" ".join(type_words)), name)
 
 
 def parse_struct(text: str, struct: str, table: Table, evaluator: Evaluator) -> list[Declaration]:
@@ -261,8 +263,7 @@ def _declaration(statement: str, table: Table, line: int) -> Declaration | None:
     match = _FN_POINTER.match(" ".join(statement.split()))
     if not match:
         return None
-    ret = re.sub(r"\s*\*", " *", match.group("ret").strip()).replace(" *", " *").strip()
-    ret = re.sub(r"\s+\*", " *", ret)
+    ret = _pointer_spacing(match.group("ret"))
     raw = _split_params(match.group("params"))
     params = () if raw == ["void"] else tuple(_param(p, i) for i, p in enumerate(raw))
     return Declaration(table, match.group("name"), ret, params, line)

@@ -188,7 +188,8 @@ def parse_madison(text: str) -> dict[str, set[str]]:
 
 def candidate_abis(target: Target, image_names: list[str]) -> list[str]:
     """ABIs of the target's flavour among image package names, newest first."""
-    pattern = re.compile(rf"^linux-image-({re.escape(target.series)}\.\d+\+deb\d+)-{re.escape(target.flavour)}-unsigned$")
+    series, flavour = re.escape(target.series), re.escape(target.flavour)
+    pattern = re.compile(rf"^linux-image-({series}\.\d+\+deb\d+)-{flavour}-unsigned$")
     abis = {m.group(1) for n in image_names if (m := pattern.match(n))}
     return sorted((a for a in abis if target.abi in (None, a)), key=_version_key, reverse=True)
 

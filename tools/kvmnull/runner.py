@@ -139,12 +139,13 @@ def cmd_evidence(args: argparse.Namespace) -> int:
             target = packages.Target.parse(args.kernel)
             tree = packages.fetch(target, packages.cache_root(args.cache), progress, offline=True)
             hooks = load_hooks(tree.source, kconfig.load(tree).evaluator())
-        except Exception as exc:  # noqa: BLE001 - without hooks, anonymous splats stay unresolved
+        except Exception as exc:
             print(f"kvmnull: note: no hook table ({exc}); anonymous WARNs stay unresolved", file=sys.stderr)
     try:
         text = Path(args.logfile).read_text(errors="replace") if args.logfile != "-" else sys.stdin.read()
     except OSError as exc:
-        raise UsageError(f"cannot read {args.logfile}: {exc.strerror}", "give the path of a console or dmesg log")
+        raise UsageError(f"cannot read {args.logfile}: {exc.strerror}",
+                         "give the path of a console or dmesg log") from exc
     records = evidence.parse(text, hooks)
     rows = [[r.line, r.kind.value, _summary(r)] for r in records]
     print(tabulate(rows, headers=["line", "kind", "what"]))
@@ -161,7 +162,7 @@ def _summary(record: evidence.Record) -> str:
         evidence.Kind.OPTIONAL_NULL: lambda r: f"{r.vendor}: {r.status} optional NULL",
         evidence.Kind.WARN: lambda r: (f"WARN at {r.file}:{r.source_line} {r.function}"
                                        f"{' [' + r.module + ']' if r.module else ''}"
-                                       f" -> hook {r.table + '.' + r.hook if r.hook else '?'}"
+                                       f" -> hook {f'{r.table}.{r.hook}' if r.hook else '?'}"
                                        f"{' taint ' + r.taint if r.taint else ''}"),
         evidence.Kind.CRASH: lambda r: f"{r.title}{' at ' + r.function if r.function else ''}",
         evidence.Kind.TAINT: lambda r: f"tainted {r.taint}",

@@ -19,8 +19,9 @@ from pathlib import Path
 from . import evidence
 from .build import BuildResult
 from .contract import Observation, Outcome, Scenario
+from .errors import GuestError
 from .evidence import Kind, Record
-from .guest import Guest, GuestConfig, GuestCrashed, GuestError, GuestHung
+from .guest import Guest, GuestConfig, GuestCrashed, GuestHung
 from .hooks import HookSet
 from .initramfs import guest_archive
 from .progress import Progress
@@ -95,7 +96,7 @@ def observe(run: ScenarioRun, hooks: HookSet) -> Observation:
         lines = [r.text for r in records if r.kind in (Kind.CRASH, Kind.WARN, Kind.HOOK_REFUSED)][:6]
         if run.hung:
             return Observation(Outcome.HUNG, detail="guest stopped answering", evidence=tuple(lines))
-        title = crash.title if crash else run.crash or "crash"
+        title = (crash.title if crash else None) or run.crash or "crash"
         where = f" at {crash.function}" if crash and crash.function else ""
         return Observation(Outcome.CRASHED, detail=f"{title}{where}", evidence=tuple(lines or [title]))
 
@@ -224,7 +225,7 @@ def run_all(sessions: Sequence[GuestSession], scenarios: Sequence[Scenario],
             except GuestError as exc:  # the guest could not even boot: record it and go on
                 session.close()
                 result = ScenarioRun(scenario, str(exc), 0.0, crash=str(exc).splitlines()[0])
-            except BaseException as exc:  # noqa: BLE001 - re-raised in the caller
+            except BaseException as exc:
                 failures.append(exc)
                 return
             with lock:

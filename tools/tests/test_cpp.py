@@ -43,8 +43,10 @@ def test_unknown_function_like_macro_is_an_error() -> None:
 
 
 def test_preprocess_keeps_active_lines_with_their_guards() -> None:
-    text = "a\n#ifdef CONFIG_KVM_SMM\nb\n#else\nc\n#endif\n#if IS_ENABLED(CONFIG_HYPERV) /* c */\nd \\\n e\n#elif 1\nf\n#endif\n"
-    out = [(g.line.number, g.line.text, g.guards) for g in preprocess(logical_lines(text), Evaluator(lambda s: CONFIG.get(s, "n")))]
+    text = ("a\n#ifdef CONFIG_KVM_SMM\nb\n#else\nc\n#endif\n"
+            "#if IS_ENABLED(CONFIG_HYPERV) /* c */\nd \\\n e\n#elif 1\nf\n#endif\n")
+    evaluator = Evaluator(lambda s: CONFIG.get(s, "n"))
+    out = [(g.line.number, g.line.text, g.guards) for g in preprocess(logical_lines(text), evaluator)]
     assert out == [
         (1, "a", ()),
         (3, "b", ("defined(CONFIG_KVM_SMM)",)),

@@ -1,0 +1,161 @@
+"""Real parts, really exercised: the modules are built, a real guest kernel boots under QEMU."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+from kvmnull.build import REPO, BuildResult, build, patch_files
+from kvmnull.cli import main
+from kvmnull.contract import Outcome, Policy, Scenario
+from kvmnull.guest import Accel, Guest, GuestConfig, GuestCrashed
+from kvmnull.hooks import HookSet, Table
+from kvmnull.packages import KernelTree
+from kvmnull.progress import Progress
+from kvmnull.runner import busybox_path
+from kvmnull.scenario import GuestSession, initramfs_for, observe
+
+from .conftest import DATA
+
+
+@pytest.fixture(scope="module")
+def built(tree: KernelTree) -> BuildResult:
+    return build(tree, Progress(quiet=True))
+
+
+@pytest.fixture(scope="module")
+def guest_config(built: BuildResult, tree: KernelTree, tmp_path_factory: pytest.TempPathFactory) -> GuestConfig:
+    initrd = initramfs_for(built, busybox_path(), tmp_path_factory.mktemp("guest") / "initrd.cpio")
+    return GuestConfig(tree.vmlinuz, initrd, Accel.TCG, cpus=1)
+
+
+def modinfo_params(path: Path) -> set[str]:
+    out = subprocess.run(["modinfo", "-F", "parm", str(path)], capture_output=True, text=True, check=True).stdout
+    return {line.split(":", 1)[0] for line in out.splitlines()}
+
+
+@pytest.mark.build
+def test_modules_and_their_parameters(built: BuildResult) -> None:
+    assert "missing_hook" in modinfo_params(built.kvm_ko)
+    assert {"null", "null_pmu", "allow_bare_metal"} <= modinfo_params(built.kvm_null_ko)
+    assert built.kvm_amd_ko.exists()
+    out = subprocess.run(["modinfo", "-F", "test", str(built.kvm_null_ko)], capture_output=True, text=True)
+    assert out.stdout.strip() == "Y"
+
+
+@pytest.mark.build
+def test_kvm_null_builds_warning_free_with_w1(built: BuildResult) -> None:
+    assert built.kvm_null_warnings == ()
+    assert "W=1" in (built.path / "build.log").read_text()
+
+
+@pytest.mark.build
+def test_c_and_patch_are_checkpatch_clean(tree: KernelTree) -> None:
+    checkpatch = tree.source / "scripts" / "checkpatch.pl"
+    files = [*sorted((REPO / "module").glob("*.[ch]")), *sorted((REPO / "selftests").glob("*.c"))]
+    for path in [*files, *patch_files(tree.series)]:
+        args = ["perl", str(checkpatch), "--no-tree", "--strict", "--quiet"]
+        args += [str(path)] if path.suffix == ".patch" else ["-f", str(path)]
+        result = subprocess.run(args, capture_output=True, text=True)
+        # checkpatch exits non-zero on any error, warning or (with --strict) check
+        assert result.returncode == 0, f"{path.name}:\n{result.stdout}"
+
+
+@pytest.mark.build
+def test_patch_applies_cleanly_to_pristine_source(tree: KernelTree, tmp_path: Path) -> None:
+    for sub in ("arch/x86/kvm", "virt/kvm"):
+        subprocess.run(["cp", "-r", "--parents", sub, str(tmp_path)], cwd=tree.source, check=True)
+    for patch in patch_files(tree.series):
+        result = subprocess.run(["patch", "-p1", "--dry-run", "--batch", "-d", str(tmp_path), "-i", str(patch)],
+                                capture_output=True, text=True)
+        assert result.returncode == 0, result.stdout
+        assert "offset" not in result.stdout and "fuzz" not in result.stdout, result.stdout
+
+
+@pytest.mark.guest
+@pytest.mark.parametrize(("argv", "observed"), [
+    (["--null", "vcpu_create"], "refused"),
+    (["--policy", "warn", "--null", "vcpu_create"], "warned"),
+    (["--null", "vm_destroy"], "loaded"),
+])
+def test_run_must_show(built: BuildResult, tmp_path: Path, argv: list[str], observed: str,
+                       capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "run.json"
+    status = main(["run", "-q", "--offline", "--accel", "tcg", "--log-dir", str(tmp_path), "--json", str(out), *argv])
+    printed = capsys.readouterr().out
+    assert status == 0, printed
+    scenario = json.loads(out.read_text())["scenarios"][0]
+    assert scenario["observed"] == observed and scenario["pass"]
+    if observed != "loaded":
+        assert scenario["named"] == ["x86.vcpu_create"]
+    else:
+        assert any("step run ok" in line for line in scenario["evidence"])
+    assert (tmp_path / "run.console.log").stat().st_size > 0
+
+
+@pytest.mark.guest
+def test_full_matrix(built: BuildResult, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "matrix.json"
+    junit = tmp_path / "matrix.xml"
+    status = main(["matrix", "-q", "--offline", "--accel", "tcg", "--log-dir", str(tmp_path),
+                   "--json", str(out), "--junit", str(junit), "--failures-only"])
+    printed = capsys.readouterr().out
+    data = json.loads(out.read_text())
+    failed = [s for s in data["scenarios"] if not s["pass"]]
+    assert status == 0 and not failed, printed
+    assert data["kernel"] and data["accel"] == "tcg"
+    # every hook alone under both policies, plus two controls per policy (kvm-amd: TCG offers SVM)
+    singles = [s for s in data["scenarios"] if s["table"] in ("x86", "pmu")]
+    assert len(singles) == (122 + 11) * 2
+    assert len([s for s in data["scenarios"] if s["table"] == "control"]) == 4
+    for s in singles:
+        if s["class"] == "mandatory":
+            assert s["observed"] == ("refused" if s["policy"] == "refuse" else "warned")
+            assert s["named"] == [f"{s['table']}.{s['hook']}"]
+        else:
+            assert s["observed"] == "loaded"
+    assert {k for k in data["scenarios"][0]} >= {"table", "hook", "class", "policy", "expected", "observed",
+                                                 "pass", "evidence"}
+    assert "<testsuite" in junit.read_text()
+
+
+@pytest.mark.guest
+def test_panic_is_reported_with_console_within_the_timeout(guest_config: GuestConfig, tmp_path: Path) -> None:
+    with Guest(guest_config, tmp_path / "console.log", Progress(quiet=True)) as guest:
+        started = time.monotonic()
+        with pytest.raises(GuestCrashed) as info:
+            guest.run("echo c > /proc/sysrq-trigger", timeout=30, stage="crash on purpose")
+        assert time.monotonic() - started < 30
+    assert info.value.title == "Kernel panic - not syncing: sysrq triggered crash"
+    assert info.value.stage == "crash on purpose"
+    assert "sysrq" in info.value.console
+    assert "Kernel panic" in (tmp_path / "console.log").read_text()  # streamed to disk
+
+
+@pytest.mark.guest
+def test_hung_guest_is_recorded_and_the_next_scenario_gets_a_fresh_guest(
+        guest_config: GuestConfig, hooks: HookSet, tmp_path: Path) -> None:
+    handle_exit = hooks.find(Table.X86, "handle_exit")
+    vm_destroy = hooks.find(Table.X86, "vm_destroy")
+    assert handle_exit and vm_destroy
+    with GuestSession(guest_config, tmp_path / "console.log", Progress(quiet=True), scenario_timeout=8) as session:
+        # NULL handle_exit "returns" garbage: KVM_RUN never comes back to user space
+        hang = session.run(Scenario("hang", Policy.WARN, "kvm-null", (handle_exit,)))
+        after = session.run(Scenario("after", Policy.REFUSE, "kvm-null", (vm_destroy,)))
+    assert hang.hung and observe(hang, hooks).outcome is Outcome.HUNG
+    assert observe(after, hooks).outcome is Outcome.LOADED
+    assert session.boots == 2
+
+
+@pytest.mark.guest
+def test_evidence_command_names_the_hook_of_an_upstream_warn(tree: KernelTree, tmp_path: Path,
+                                                            capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "records.json"
+    assert main(["evidence", str(DATA / "upstream-warn.log"), "--json", str(out)]) == 0
+    warns = [r for r in json.loads(out.read_text()) if r["kind"] == "warn"]
+    assert [w["hook"] for w in warns] == ["vcpu_create", "get_cpl"]
+    assert "hook x86.vcpu_create" in capsys.readouterr().out
