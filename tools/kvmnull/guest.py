@@ -162,7 +162,7 @@ class Guest:
         if self._log:
             self._log.flush()
         try:
-            text = self.log_path.read_text(errors="replace")
+            text = self.log_path.read_bytes().decode("utf-8", errors="replace")
         except OSError:
             return ""
         return text[-chars:]

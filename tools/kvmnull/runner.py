@@ -142,11 +142,12 @@ def cmd_evidence(args: argparse.Namespace) -> int:
         except Exception as exc:
             print(f"kvmnull: note: no hook table ({exc}); anonymous WARNs stay unresolved", file=sys.stderr)
     try:
-        text = Path(args.logfile).read_text(errors="replace") if args.logfile != "-" else sys.stdin.read()
+        # bytes, not text mode: universal newlines would turn a console's \r\r\n into two lines
+        raw = Path(args.logfile).read_bytes() if args.logfile != "-" else sys.stdin.buffer.read()
     except OSError as exc:
         raise UsageError(f"cannot read {args.logfile}: {exc.strerror}",
                          "give the path of a console or dmesg log") from exc
-    records = evidence.parse(text, hooks)
+    records = evidence.parse(raw.decode("utf-8", errors="replace"), hooks)
     rows = [[r.line, r.kind.value, _summary(r)] for r in records]
     print(tabulate(rows, headers=["line", "kind", "what"]))
     if args.json:

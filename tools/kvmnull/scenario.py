@@ -82,7 +82,7 @@ def _load_status(records: Sequence[Record]) -> int | None:
 
 def split_output(output: str) -> tuple[str, str]:
     """(harness lines, the scenario's kernel log)."""
-    match = re.search(r"kvmnull-dmesg-begin\r?\n(.*?)kvmnull-dmesg-end", output, re.S)
+    match = re.search(r"kvmnull-dmesg-begin\r*\n(.*?)kvmnull-dmesg-end", output, re.S)
     if not match:
         return output, ""
     return output[: match.start()], match.group(1)

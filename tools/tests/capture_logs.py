@@ -27,9 +27,10 @@ from kvmnull.scenario import GuestSession, initramfs_for
 DATA = Path(__file__).resolve().parent / "test_data"
 
 
-def scrub(text: str, cache: Path) -> str:
-    text = text.replace(str(cache), "$CACHE")
-    return re.sub(r"/tmp/[\w./+-]+", "$TMP", text)
+def scrub(log: Path, cache: Path) -> bytes:
+    """The log's raw bytes (CR and all), with machine paths replaced."""
+    text = log.read_bytes().decode("utf-8", errors="replace").replace(str(cache), "$CACHE")
+    return re.sub(r"/tmp/[\w./+-]+", "$TMP", text).encode()
 
 
 def main() -> int:
@@ -53,7 +54,7 @@ def main() -> int:
             log = Path(tmp) / f"{name}.log"
             with GuestSession(config, log, progress, scenario_timeout=15) as session:
                 session.run(scenario)
-            (DATA / f"{name}.log").write_text(scrub(log.read_text(errors="replace"), cache))
+            (DATA / f"{name}.log").write_bytes(scrub(log, cache))
             progress.note(f"captured {name}.log")
 
         # a panic: the sysrq crash trigger, with the guest's oops=panic
@@ -64,7 +65,7 @@ def main() -> int:
                 guest.run("echo c > /proc/sysrq-trigger", timeout=20, stage="sysrq crash")
             except Exception as exc:
                 progress.note(f"guest went down as intended: {str(exc).splitlines()[0]}")
-        (DATA / "panic.log").write_text(scrub(log.read_text(errors="replace"), cache))
+        (DATA / "panic.log").write_bytes(scrub(log, cache))
 
         # upstream kvm.ko: Debian's own module, anonymous WARN_ON()
         stock = tree.modules / "kernel" / "arch" / "x86" / "kvm" / "kvm.ko.xz"
@@ -77,7 +78,7 @@ def main() -> int:
             guest.run("insmod /modules/irqbypass.ko; insmod /modules/kvm.ko; "
                       "insmod /modules/kvm-null.ko null=vcpu_create,get_cpl; "
                       "echo \"kvmnull-load: kvm-null status=$?\"; dmesg", timeout=60)
-        (DATA / "upstream-warn.log").write_text(scrub(log.read_text(errors="replace"), cache))
+        (DATA / "upstream-warn.log").write_bytes(scrub(log, cache))
     return 0
 
 

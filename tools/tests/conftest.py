@@ -31,4 +31,4 @@ def hooks(tree: packages.KernelTree, config: kconfig.KernelConfig) -> HookSet:
 
 def log(name: str) -> str:
     """A console log captured from a real guest (see capture_logs.py)."""
-    return (DATA / name).read_text()
+    return (DATA / name).read_bytes().decode()  # byte-faithful: keep the console's \r\r\n
