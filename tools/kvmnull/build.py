@@ -32,7 +32,22 @@ from .stubgen import GENERATED_HEADER, generate
 
 REPO = Path(__file__).resolve().parents[2]
 MANIFEST = "build.json"
-GUEST_PROGRAMS = {"kvmnull-probe": "selftests/probe.c"}
+SELFTESTS = REPO / "selftests"
+
+
+def _make_list(variable: str) -> list[str]:
+    """Names assigned to VARIABLE (:= and +=) in selftests/Makefile."""
+    text = (SELFTESTS / "Makefile").read_text()
+    return [name for m in re.finditer(rf"^{variable}\s*[:+]?=\s*(.*)$", text, re.M) for name in m.group(1).split()]
+
+
+def selftest_names() -> list[str]:
+    """The kselftest programs, in the Makefile's order."""
+    return _make_list("TEST_GEN_PROGS")
+
+
+def guest_program_names() -> list[str]:
+    return [*_make_list("TEST_GEN_PROGS"), *_make_list("TEST_GEN_PROGS_EXTENDED")]
 
 
 @dataclass(frozen=True)
@@ -67,7 +82,8 @@ class BuildResult:
         return self.path / "kvm-src"
 
     def programs(self) -> dict[str, Path]:
-        return {name: self.out / name for name in GUEST_PROGRAMS}
+        """Static programs for the guest's /bin: the selftests and the probe."""
+        return {name: self.out / name for name in guest_program_names()}
 
     def modules(self) -> dict[str, Path]:
         """Modules for the guest, by their file name there; irqbypass comes from the image."""
@@ -94,7 +110,7 @@ def _inputs(tree: KernelTree) -> list[Path]:
         REPO / "kbuild" / "kvm.Kbuild",
         *sorted((REPO / "module").glob("*.[ch]")),
         REPO / "module" / "Kbuild",
-        *(REPO / p for p in GUEST_PROGRAMS.values()),
+        *sorted(p for p in SELFTESTS.iterdir() if p.is_file()),
         # what decides the generated code and the build steps
         *(REPO / "tools" / "kvmnull" / f for f in ("cpp.py", "hooks.py", "stubgen.py", "build.py")),
     ]
@@ -224,8 +240,8 @@ def _build_in(work: Path, tree: KernelTree, hooks: HookSet, jobs: int, progress:
         _make(["strip", "--strip-debug", "-o", str(out / name), str(built)], log, progress, f"stripping {name}")
     shutil.copy(kvm_dir / "Module.symvers", out / "Module.symvers")
 
-    progress.stage("build", "guest programs (static)")
-    for name, source in GUEST_PROGRAMS.items():
-        _make(["gcc", "-static", "-O2", "-Wall", "-Wextra", "-o", str(out / name), str(REPO / source)],
-              log, progress, f"building {name}")
+    progress.stage("build", "selftests and the probe (static)")
+    _make(["make", "-C", str(SELFTESTS), f"-j{jobs}", f"OUTPUT={out}",
+           f"KSELFTEST_DIR={tree.source / 'tools' / 'testing' / 'selftests'}"],
+          log, progress, "building the selftests")
     return warnings

@@ -1,10 +1,12 @@
 """Regenerate tools/tests/test_data/*.log from real guest runs.
 
-    python tools/tests/capture_logs.py
+    python tools/tests/capture_logs.py [NAME...]
 
 Each log is the raw serial console of a real guest (kernel output included),
 with cache paths replaced by ``$CACHE`` so no machine path is stored.
-``upstream-warn`` boots Debian's unmodified kvm.ko from the image package.
+``upstream-warn`` boots Debian's unmodified kvm.ko from the image package;
+``selftests-by-hand`` runs selftest binaries as a user would, kernel messages
+interleaved on the console.
 """
 
 from __future__ import annotations
@@ -33,7 +35,8 @@ def scrub(log: Path, cache: Path) -> bytes:
     return re.sub(r"/tmp/[\w./+-]+", "$TMP", text).encode()
 
 
-def main() -> int:
+def main(argv: list[str]) -> int:
+    wanted = set(argv)
     progress = Progress()
     cache = packages.cache_root()
     tree = packages.fetch(packages.Target(), cache, progress)
@@ -51,11 +54,25 @@ def main() -> int:
             "hang": Scenario("hang", Policy.WARN, "kvm-null", (x86["handle_exit"],)),
         }
         for name, scenario in cases.items():
+            if wanted and name not in wanted:
+                continue
             log = Path(tmp) / f"{name}.log"
             with GuestSession(config, log, progress, scenario_timeout=15) as session:
                 session.run(scenario)
             (DATA / f"{name}.log").write_bytes(scrub(log, cache))
             progress.note(f"captured {name}.log")
+
+        if wanted and not wanted & {"panic", "upstream-warn", "selftests-by-hand"}:
+            return 0
+
+        if not wanted or "selftests-by-hand" in wanted:
+            log = Path(tmp) / "selftests-by-hand.log"
+            with Guest(config, log, progress) as guest:
+                guest.run("insmod /modules/irqbypass.ko; insmod /modules/kvm.ko; "
+                          "KVMNULL_MODULES=/modules param_test; api_test; warn_test", timeout=120)
+            (DATA / "selftests-by-hand.log").write_bytes(scrub(log, cache))
+        if wanted and not wanted & {"panic", "upstream-warn"}:
+            return 0
 
         # a panic: the sysrq crash trigger, with the guest's oops=panic
         log = Path(tmp) / "panic.log"
@@ -83,4 +100,4 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(main(sys.argv[1:]))

@@ -159,3 +159,16 @@ def test_evidence_command_names_the_hook_of_an_upstream_warn(tree: KernelTree, t
     warns = [r for r in json.loads(out.read_text()) if r["kind"] == "warn"]
     assert [w["hook"] for w in warns] == ["vcpu_create", "get_cpl"]
     assert "hook x86.vcpu_create" in capsys.readouterr().out
+
+
+@pytest.mark.guest
+def test_selftests_pass_in_one_boot(built: BuildResult, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    status = main(["selftest", "--offline", "--accel", "tcg", "--log-dir", str(tmp_path)])
+    printed = capsys.readouterr().out
+    assert status == 0, printed
+    from kvmnull import ktap
+    from kvmnull.build import selftest_names
+    reports = ktap.parse_all(printed)
+    assert len(reports) == len(selftest_names())
+    assert all(r.valid and not r.count(ktap.Status.FAIL) for r in reports)
+    assert f"{len(selftest_names())} passed, 0 failed (0 skipped)" in printed

@@ -1,0 +1,76 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * load_test: kvm-null registers and unregisters as a KVM vendor, a second
+ * vendor is refused while it is registered, and it only loads under a
+ * hypervisor unless allow_bare_metal=1.
+ */
+#include "kvm_null_util.h"
+
+static bool cpu_has_flag(const char *flag)
+{
+	char line[4096], *token;
+	bool found = false;
+	FILE *f = fopen("/proc/cpuinfo", "r");
+
+	if (!f)
+		return false;
+	while (!found && fgets(line, sizeof(line), f)) {
+		if (strncmp(line, "flags", 5))
+			continue;
+		for (token = strtok(line, " \t\n:"); token && !found;
+		     token = strtok(NULL, " \t\n:"))
+			found = !strcmp(token, flag);
+		break;
+	}
+	fclose(f);
+	return found;
+}
+
+int main(void)
+{
+	char value[16], path[PATH_MAX];
+	int r;
+
+	ksft_print_header();
+	require_patched_kvm_and_no_vendor();
+	set_missing_hook("refuse");
+	ksft_set_plan(5);
+
+	r = __load_module("kvm-null", NULL);
+	expect(!r && path_exists("/dev/kvm"),
+	       "load", "expected 0 and /dev/kvm, got %s, /dev/kvm %s\n",
+	       strerror(-r), path_exists("/dev/kvm") ? "present" : "absent");
+	if (r)
+		ksft_exit_fail_msg("kvm-null did not load\n");
+
+	r = __read_file("/sys/module/kvm_null/parameters/allow_bare_metal",
+			value, sizeof(value));
+	expect(!r && !strcmp(value, "N") && cpu_has_flag("hypervisor"),
+	       "allow_bare_metal",
+	       "expected N and a hypervisor CPU flag, got %s, flag %s\n",
+	       r ? strerror(-r) : value,
+	       cpu_has_flag("hypervisor") ? "present" : "absent");
+
+	module_path(path, sizeof(path), "kvm-amd");
+	if (!path_exists(path) || !cpu_has_flag("svm")) {
+		ksft_test_result_skip("second_vendor: needs kvm-amd.ko and SVM\n");
+	} else {
+		r = __load_module("kvm-amd", NULL);
+		expect(r == -EEXIST,
+		       "second_vendor", "expected EEXIST, got %s\n",
+		       r ? strerror(-r) : "success");
+		if (!r)
+			unload_module("kvm_amd");
+	}
+
+	unload_module("kvm_null");
+	expect(!path_exists("/dev/kvm") && !module_loaded("kvm_null"),
+	       "unload", "expected /dev/kvm and kvm_null gone\n");
+
+	r = __load_module("kvm-null", NULL);
+	if (!r)
+		unload_module("kvm_null");
+	expect(!r, "reload", "expected 0, got %s\n", strerror(-r));
+
+	ksft_finished();
+}

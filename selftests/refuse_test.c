@@ -1,0 +1,136 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * refuse_test: under kvm.missing_hook=refuse, kvm-null with any one
+ * mandatory hook NULL fails to load with EINVAL and the kernel log names the
+ * hook; a complete kvm-null loads afterwards; and refusals leak nothing.
+ *
+ * Leak measure: SUnreclaim + Percpu of /proc/meminfo (kvm.ko's vendor init
+ * allocates slab caches and a per-CPU area) across CYCLES refuse/accept
+ * cycles, after WARMUP cycles, within LEAK_TOLERANCE_KB.
+ */
+#include "kvm_null_util.h"
+
+#define MAX_HOOKS		160
+#define CYCLES			100
+#define WARMUP			10
+#define LEAK_TOLERANCE_KB	256
+
+struct hook {
+	char table[32];
+	char name[96];
+};
+
+/* The mandatory hooks, as a complete kvm-null reports them in debugfs. */
+static int mandatory_hooks(struct hook *hooks, int max)
+{
+	char line[256], class[32], state[16];
+	long long calls;
+	int n = 0;
+	FILE *f;
+
+	load_module("kvm-null", NULL);
+	f = fopen(CALLS_FILE, "r");
+	if (!f) {
+		unload_module("kvm_null");
+		ksft_exit_skip("%s: %s\n", CALLS_FILE, strerror(errno));
+	}
+	while (n < max && fgets(line, sizeof(line), f)) {
+		if (sscanf(line, "%31s %95s %31s %15s %lld", hooks[n].table,
+			   hooks[n].name, class, state, &calls) == 5 &&
+		    !strcmp(class, "mandatory"))
+			n++;
+	}
+	fclose(f);
+	unload_module("kvm_null");
+	return n;
+}
+
+static long meminfo_kb(const char *field)
+{
+	char line[128];
+	long value = -1;
+	FILE *f = fopen("/proc/meminfo", "r");
+
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (!strncmp(line, field, strlen(field)) && line[strlen(field)] == ':')
+			value = strtol(line + strlen(field) + 1, NULL, 10);
+	fclose(f);
+	return value;
+}
+
+static long unreclaimable_kb(void)
+{
+	return meminfo_kb("SUnreclaim") + meminfo_kb("Percpu");
+}
+
+/* One refusal and one accepted load; 0 or the first unexpected result. */
+static int cycle(void)
+{
+	int r = __load_module("kvm-null", "null=vcpu_create");
+
+	if (r != -EINVAL)
+		return r ? r : -EEXIST;
+	r = __load_module("kvm-null", NULL);
+	return r ? r : __unload_module("kvm_null");
+}
+
+int main(void)
+{
+	static char log[1 << 16];
+	struct hook hooks[MAX_HOOKS];
+	char params[128], needle[160], test[160];
+	long before, after;
+	int i, n, r, kmsg;
+
+	ksft_print_header();
+	require_patched_kvm_and_no_vendor();
+	set_missing_hook("refuse");
+	n = mandatory_hooks(hooks, MAX_HOOKS);
+	ksft_set_plan(n + 2);
+	kmsg = kmsg_open();
+
+	for (i = 0; i < n; i++) {
+		snprintf(params, sizeof(params), "%s=%s",
+			 strcmp(hooks[i].table, "pmu") ? "null" : "null_pmu",
+			 hooks[i].name);
+		snprintf(needle, sizeof(needle), "mandatory %s.%s is NULL",
+			 strcmp(hooks[i].table, "pmu") ? "kvm_x86_ops" : "kvm_pmu_ops",
+			 hooks[i].name);
+		log[0] = '\0';
+		r = __load_module("kvm-null", params);
+		kmsg_read(kmsg, log, sizeof(log));
+		snprintf(test, sizeof(test), "refuse_%.31s_%.95s", hooks[i].table,
+			 hooks[i].name);
+		expect(r == -EINVAL && strstr(log, needle) &&
+		       !module_loaded("kvm_null") && !path_exists("/dev/kvm"),
+		       test, "expected EINVAL, \"%s\" logged, nothing registered; got %s, %s\n",
+		       needle, r ? strerror(-r) : "success",
+		       strstr(log, needle) ? "logged" : "not logged");
+		if (!r)
+			unload_module("kvm_null");
+	}
+
+	r = __load_module("kvm-null", NULL);
+	expect(!r && path_exists("/dev/kvm"), "complete_vendor_loads",
+	       "expected 0 and /dev/kvm, got %s\n", strerror(-r));
+	if (!r)
+		unload_module("kvm_null");
+
+	for (i = 0, r = 0; i < WARMUP && !r; i++)
+		r = cycle();
+	before = unreclaimable_kb();
+	for (i = 0; i < CYCLES && !r; i++)
+		r = cycle();
+	after = unreclaimable_kb();
+	ksft_print_msg("SUnreclaim+Percpu: %ld kB before, %ld kB after %d cycles\n",
+		       before, after, CYCLES);
+	expect(!r && before > 0 && after - before <= LEAK_TOLERANCE_KB,
+	       "refusals_leak_nothing",
+	       "expected every cycle to refuse then accept and growth <= %d kB; got %s, %+ld kB\n",
+	       LEAK_TOLERANCE_KB, r ? strerror(-r) : "ok", after - before);
+
+	close(kmsg);
+	ksft_finished();
+}

@@ -1,0 +1,59 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * warn_test: under kvm.missing_hook=warn, kvm-null with a mandatory hook NULL
+ * loads, the WARN names the hook and the kernel is tainted W.
+ */
+#include "kvm_null_util.h"
+
+#define TAINT_WARN_BIT	9
+
+static long taint_flags(void)
+{
+	char value[32];
+
+	if (__read_file("/proc/sys/kernel/tainted", value, sizeof(value)))
+		return -1;
+	return strtol(value, NULL, 10);
+}
+
+/* Load with @params under warn; the log must carry a WARN naming @needle. */
+static void warned(const char *name, const char *params, const char *needle)
+{
+	static char log[1 << 16];
+	int kmsg = kmsg_open(), r;
+	bool named, splat;
+
+	log[0] = '\0';
+	r = __load_module("kvm-null", params);
+	kmsg_read(kmsg, log, sizeof(log));
+	close(kmsg);
+	named = strstr(log, needle);
+	splat = strstr(log, "WARNING:");
+	expect(!r && named && splat && path_exists("/dev/kvm"), name,
+	       "expected a loaded vendor and a WARN naming \"%s\"; got %s, %s, %s\n",
+	       needle, r ? strerror(-r) : "loaded",
+	       named ? "named" : "not named", splat ? "WARN" : "no WARN");
+	if (!r)
+		unload_module("kvm_null");
+}
+
+int main(void)
+{
+	long taint;
+
+	ksft_print_header();
+	require_patched_kvm_and_no_vendor();
+	set_missing_hook("warn");
+	ksft_set_plan(3);
+
+	warned("warn_x86_hook", "null=vcpu_create",
+	       "vendor kvm_null: mandatory kvm_x86_ops.vcpu_create is NULL");
+	warned("warn_pmu_hook", "null_pmu=refresh",
+	       "vendor kvm_null: mandatory kvm_pmu_ops.refresh is NULL");
+	taint = taint_flags();
+	expect(taint >= 0 && (taint & (1L << TAINT_WARN_BIT)), "tainted_W",
+	       "expected taint bit %d (W), got tainted=%ld\n", TAINT_WARN_BIT, taint);
+
+	set_missing_hook("refuse");
+	ksft_finished();
+}

@@ -1,0 +1,108 @@
+"""``kvmnull selftest``: run the kselftest programs of selftests/ in one guest boot."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from tabulate import tabulate
+
+from . import ktap
+from .build import SELFTESTS, selftest_names
+from .errors import GuestError, UsageError
+from .progress import Progress
+from .runner import prepare, target_hooks
+
+EXIT_NAMES = {0: "pass", 1: "fail", 4: "skip"}
+
+
+def settings_timeout() -> float:
+    """The per-test timeout of selftests/settings (kselftest's ``timeout=``)."""
+    for line in (SELFTESTS / "settings").read_text().splitlines():
+        if line.startswith("timeout="):
+            return float(line.split("=", 1)[1])
+    return 45.0  # kselftest's default
+
+
+@dataclass(frozen=True)
+class SelftestRun:
+    name: str
+    exit_code: int | None  # None: the guest died during the test
+    report: ktap.Report
+    seconds: float
+    output: str
+
+    @property
+    def verdict(self) -> str:
+        if self.exit_code is None:
+            return "crashed"
+        if not self.report.valid:
+            return "invalid KTAP"
+        if self.exit_code == 4:
+            return "skip"
+        if self.exit_code == 0 and not self.report.count(ktap.Status.FAIL):
+            return "pass"
+        return "fail"
+
+
+def cmd_selftest(args: argparse.Namespace) -> int:
+    progress = Progress(verbose=args.verbose, quiet=args.quiet)
+    names = selftest_names()
+    chosen = args.tests or names
+    unknown = [t for t in chosen if t not in names]
+    if unknown:
+        raise UsageError(f"unknown selftest {', '.join(unknown)}", f"valid: {', '.join(names)}")
+    tree, hooks = target_hooks(args, progress)
+    prepared = prepare(args, progress, tree, hooks)
+    runs: list[SelftestRun] = []
+    session = prepared.session("selftest", progress, args.test_timeout)
+    try:
+        guest = session._ensure()
+        # keep kernel messages off the console: each test reads the log it needs from /dev/kmsg
+        guest.check("dmesg -n 1", stage="quieting the console")
+        for name in chosen:
+            progress.stage("selftest", name)
+            started = time.monotonic()
+            try:
+                output, status = guest.run(name, timeout=args.test_timeout, stage=name)
+                code: int | None = status
+            except GuestError as exc:
+                output, code = getattr(exc, "console", str(exc)), None
+                session.close()
+                guest = session._ensure()
+                guest.check("dmesg -n 1", stage="quieting the console")
+            run = SelftestRun(name, code, ktap.parse(output), time.monotonic() - started, output)
+            runs.append(run)
+            if not args.quiet:
+                sys.stdout.write(output if output.endswith("\n") else output + "\n")
+    finally:
+        session.close()
+
+    rows = []
+    for run in runs:
+        rep = run.report
+        code = run.exit_code
+        rows.append([run.name, run.verdict, "-" if code is None else EXIT_NAMES.get(code, str(code)),
+                     rep.count(ktap.Status.PASS), rep.count(ktap.Status.FAIL), rep.count(ktap.Status.SKIP),
+                     f"{run.seconds:.1f}", "; ".join(rep.problems) or rep.bail_out or ""])
+    print(tabulate(rows, headers=["test", "verdict", "exit", "ok", "not ok", "skip", "seconds", "note"]))
+    failed = [r for r in runs if r.verdict not in ("pass", "skip")]
+    print(f"\n{len(runs) - len(failed)} passed, {len(failed)} failed "
+          f"({sum(r.verdict == 'skip' for r in runs)} skipped); console log: {session.log_path}")
+    return 1 if failed else 0
+
+
+def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser],
+               common: Callable[[argparse.ArgumentParser], None],
+               guest_options: Callable[[argparse.ArgumentParser], None]) -> None:
+    parser = sub.add_parser("selftest", help="run the kselftest programs in one guest and summarise their KTAP")
+    common(parser)
+    guest_options(parser)
+    parser.add_argument("tests", nargs="*", metavar="TEST",
+                        help=f"tests to run (default: all of {', '.join(selftest_names())})")
+    parser.add_argument("--test-timeout", type=float, default=settings_timeout(), metavar="S",
+                        help="seconds one test may take (default: selftests/settings)")
+    parser.set_defaults(handler=cmd_selftest)
