@@ -41,6 +41,12 @@ module_param_named(null_pmu, null_pmu_hooks, charp, 0444);
 MODULE_PARM_DESC(null_pmu,
 		 "kvm_pmu_ops hooks to leave NULL: comma list of hook names and @mandatory, @optional, @all");
 
+/* Read when the module is removed, so it is safe to change at run time. */
+static bool log_calls_at_exit;
+module_param(log_calls_at_exit, bool, 0644);
+MODULE_PARM_DESC(log_calls_at_exit,
+		 "On unload, log every hook called since the counters were last reset");
+
 /* kvm-null takes KVM's place: on a real host that would end its real VMs. */
 static bool allow_bare_metal;
 module_param(allow_bare_metal, bool, 0444);
@@ -398,11 +404,31 @@ err_kvm_init:
 	return r;
 }
 
+/* What unloading called: the debugfs counters are gone by then. */
+static void kvm_null_log_calls(void)
+{
+	const struct kvm_null_table *table;
+	s64 calls;
+	int i;
+
+	for (table = kvm_null_tables;
+	     table < kvm_null_tables + ARRAY_SIZE(kvm_null_tables); table++) {
+		for (i = 0; i < table->nr; i++) {
+			calls = atomic64_read(&table->calls[i]);
+			if (calls)
+				pr_info("unload called %s.%s %lld\n", table->name,
+					table->hooks[i].name, calls);
+		}
+	}
+}
+
 static void __exit kvm_null_exit(void)
 {
 	kvm_exit();
 	debugfs_remove_recursive(kvm_null_debugfs);
 	kvm_x86_vendor_exit();
+	if (log_calls_at_exit)
+		kvm_null_log_calls();
 }
 
 module_init(kvm_null_init);

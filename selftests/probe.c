@@ -104,6 +104,19 @@ static int report(const char *name, int result, const char *detail)
 	return 0;
 }
 
+/* KVM hands out new fds from ioctls: a garbage return value is no open fd. */
+static int report_fd(const char *name, int fd)
+{
+	char detail[64];
+
+	if (fd >= 0 && fcntl(fd, F_GETFD) < 0) {
+		snprintf(detail, sizeof(detail), "returned fd %d is not open", fd);
+		errno = EBADF;
+		return report(name, -1, detail);
+	}
+	return report(name, fd, NULL);
+}
+
 int main(int argc, char **argv)
 {
 	struct kvm_userspace_memory_region region;
@@ -137,7 +150,7 @@ int main(int argc, char **argv)
 	}
 
 	vm = ioctl(kvm, KVM_CREATE_VM, 0);
-	if (report("create_vm", vm, NULL))
+	if (report_fd("create_vm", vm))
 		return 1;
 
 	/* one page of guest memory holding a HLT, where the vCPU will start */
@@ -155,7 +168,7 @@ int main(int argc, char **argv)
 		return 1;
 
 	vcpu = ioctl(vm, KVM_CREATE_VCPU, 0);
-	if (report("create_vcpu", vcpu, NULL))
+	if (report_fd("create_vcpu", vcpu))
 		return 1;
 
 	size = ioctl(kvm, KVM_GET_VCPU_MMAP_SIZE, 0);

@@ -56,8 +56,9 @@ def _parser() -> argparse.ArgumentParser:
     stubs.add_argument("--config", required=True, type=Path, help="the kernel's .config")
     stubs.add_argument("--out", required=True, type=Path, help="folder to write kvm_null_hooks.h into")
 
-    from . import matrix, runner, selftest
+    from . import census_cli, matrix, runner, selftest
     runner.add_parsers(sub, _common, _guest_options)
+    census_cli.add_parser(sub, _common, _guest_options)
     matrix.add_parser(sub, _common, _guest_options)
     selftest.add_parser(sub, _common, _guest_options)
     return parser

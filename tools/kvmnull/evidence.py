@@ -42,7 +42,7 @@ _INSMOD_FAIL = re.compile(
     r"(?:insmod|modprobe): (?:can't insert '(?P<bb>[^']+)'|ERROR: could not insert '?(?P<kmod>[^':]+)'?): "
     r"(?P<reason>[^\r\n]+)"
 )
-_LOAD_MARK = re.compile(r"kvmnull-load: (?P<module>\S+) status=(?P<status>\d+)")
+_LOAD_MARK = re.compile(r"kvmnull-load: (?P<module>\S+) status=(?P<status>\d+)(?: loaded=(?P<loaded>yes|no))?")
 _PARAM = re.compile(r"(?:invalid (?P<param>missing_hook) '(?P<value>[^']*)'|"
                     r"(?P<param2>null(?:_pmu)?)=: unknown \w+ hook or class '(?P<value2>[^']*)')")
 _PROBE = re.compile(r"kvmnull-probe: step (?P<step>\w+) (?P<result>ok|fail|skip)\s*(?P<detail>[^\r\n]*)")
@@ -185,8 +185,9 @@ def _one(line: str, number: int, hooks: HookSet | None, pending: str | None, las
     if (m := _LOAD_MARK.search(line)):
         status = int(m.group("status"))
         name = errno.errorcode.get(status) if status else None
+        present = {"yes": "loaded", "no": "absent"}.get(m.group("loaded") or "")
         return Record(Kind.LOAD, number, line, module=m.group("module"), status=status,
-                      errno_name=name), pending, last_warn
+                      errno_name=name, detail=present), pending, last_warn
     if (m := _INSMOD_FAIL.search(line)):
         module = m.group("bb") or m.group("kmod") or ""
         return Record(Kind.LOAD, number, line, module=os.path.basename(module), status=None,
@@ -196,9 +197,11 @@ def _one(line: str, number: int, hooks: HookSet | None, pending: str | None, las
         return Record(Kind.PARAM_REJECTED, number, line, module=m.group("param") or m.group("param2"),
                       detail=value), pending, last_warn
     if (m := _PROBE.search(line)):
-        return Record(Kind.PROBE, number, line, title=m.group("step"), status=0 if m.group("result") == "ok" else 1,
-                      detail=m.group("detail").strip() or None,
-                      errno_name=(m.group("detail").split() or [None])[0] if m.group("result") == "fail" else None,
+        # status as the probe's exit code would say it: 0 ok, 1 fail, 4 skip (no /dev/kvm)
+        result = m.group("result")
+        detail = m.group("detail").strip()
+        return Record(Kind.PROBE, number, line, title=m.group("step"), status={"ok": 0, "fail": 1, "skip": 4}[result],
+                      detail=detail or None, errno_name=(detail.split() or [None])[0] if result == "fail" else None,
                       ), pending, last_warn
     return None, pending, last_warn
 

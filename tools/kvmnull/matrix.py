@@ -52,7 +52,7 @@ def build_scenarios(hooks: HookSet, policies: Sequence[Policy], x86: str | None,
 
 
 def guest_has_svm(session: GuestSession) -> bool:
-    guest = session._ensure()
+    guest = session.guest()
     _, status = guest.run("grep -qw svm /proc/cpuinfo", timeout=10, stage="checking for SVM")
     return status == 0
 

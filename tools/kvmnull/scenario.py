@@ -31,6 +31,7 @@ SCENARIO_SCRIPT = r"""#!/bin/sh
 # Prints harness lines (kvmnull-load, kvmnull-unload, probe steps), then the
 # kernel log of the scenario between kvmnull-dmesg markers.
 policy=$1 vendor=$2 null=$3 null_pmu=$4 probe=$5
+echo "kvmnull-scenario: begin $policy $vendor null=$null null_pmu=$null_pmu"
 echo "$policy" > /sys/module/kvm/parameters/missing_hook || exit 90
 dmesg -c > /dev/null
 if [ "$vendor" = kvm-amd ]; then
@@ -41,8 +42,11 @@ else
 	insmod /modules/kvm-null.ko ${null:+null=$null} ${null_pmu:+null_pmu=$null_pmu}
 fi
 status=$?
-echo "kvmnull-load: $vendor status=$status"
-if [ "$status" -eq 0 ]; then
+# a vendor init that returns garbage can make insmod exit 0 with nothing loaded
+loaded=no
+[ -e "/sys/module/$module/initstate" ] && loaded=yes
+echo "kvmnull-load: $vendor status=$status loaded=$loaded"
+if [ "$loaded" = yes ]; then
 	[ "$probe" = 1 ] && kvmnull-probe
 	rmmod "$module"
 	echo "kvmnull-unload: $vendor status=$?"
@@ -73,10 +77,11 @@ def initramfs_for(build: BuildResult, busybox: Path, dest: Path, extra_programs:
     return dest
 
 
-def _load_status(records: Sequence[Record]) -> int | None:
+def _load(records: Sequence[Record]) -> Record | None:
+    """The harness's own load line of the scenario's vendor."""
     for record in records:
         if record.kind is Kind.LOAD and record.status is not None and record.module in ("kvm-null", "kvm-amd"):
-            return record.status
+            return record
     return None
 
 
@@ -88,10 +93,19 @@ def split_output(output: str) -> tuple[str, str]:
     return output[: match.start()], match.group(1)
 
 
+BEGIN = "kvmnull-scenario: begin"
+
+
+def own_output(output: str) -> str:
+    """The part of a console excerpt that belongs to the last scenario started in it."""
+    start = output.rfind(BEGIN)
+    return output[start:] if start >= 0 else output
+
+
 def observe(run: ScenarioRun, hooks: HookSet) -> Observation:
     """Classify one scenario from its evidence alone (the contract is applied later)."""
     if run.crash is not None or run.hung:
-        records = evidence.parse(run.output, hooks)
+        records = evidence.parse(own_output(run.output), hooks)
         crash = next((r for r in records if r.kind is Kind.CRASH), None)
         lines = [r.text for r in records if r.kind in (Kind.CRASH, Kind.WARN, Kind.HOOK_REFUSED)][:6]
         if run.hung:
@@ -103,7 +117,8 @@ def observe(run: ScenarioRun, hooks: HookSet) -> Observation:
     harness, kernel_log = split_output(run.output)
     harness_records = evidence.parse(harness, hooks)
     records = evidence.parse(kernel_log, hooks)
-    status = _load_status(harness_records)
+    load = _load(harness_records)
+    status = load.status if load else None
     refused = {f"{r.table}.{r.hook}" for r in records if r.kind is Kind.HOOK_REFUSED}
     warns = [r for r in records if r.kind is Kind.WARN]
     warned = {f"{r.table}.{r.hook}" for r in warns if r.hook}
@@ -129,6 +144,10 @@ def observe(run: ScenarioRun, hooks: HookSet) -> Observation:
         if unnamed:
             detail += f", {len(unnamed)} not naming a hook"
         return Observation(Outcome.WARNED, frozenset(warned), status, detail, tuple(decisive))
+    if status == 0 and load and load.detail == "absent":
+        return Observation(Outcome.LOAD_FAILED, frozenset(), status,
+                           "insmod exited 0, but the module is not loaded (its init returned garbage)",
+                           (load.text, *(r.text for r in records[:3])))
     if status == 0 and not refused:
         optional = next((r for r in records if r.kind is Kind.OPTIONAL_NULL), None)
         decisive = [optional.text] if optional else ["kvmnull-load: status=0, no refusal, no WARN"]
@@ -166,7 +185,8 @@ class GuestSession:
     boot_seconds: list[float] = field(default_factory=list)
     _guest: Guest | None = None
 
-    def _ensure(self) -> Guest:
+    def guest(self) -> Guest:
+        """The running guest with kvm.ko loaded, booted first if there is none."""
         if self._guest is None:
             guest = Guest(self.config, self.log_path, self.progress)
             guest.start()
@@ -178,7 +198,7 @@ class GuestSession:
 
     def run(self, scenario: Scenario) -> ScenarioRun:
         started = time.monotonic()
-        guest = self._ensure()
+        guest = self.guest()
         try:
             output, _ = guest.run(scenario_command(scenario), timeout=self.scenario_timeout, stage=scenario.name)
             return ScenarioRun(scenario, output, time.monotonic() - started)

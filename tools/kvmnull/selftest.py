@@ -60,7 +60,7 @@ def cmd_selftest(args: argparse.Namespace) -> int:
     runs: list[SelftestRun] = []
     session = prepared.session("selftest", progress, args.test_timeout)
     try:
-        guest = session._ensure()
+        guest = session.guest()
         # keep kernel messages off the console: each test reads the log it needs from /dev/kmsg
         guest.check("dmesg -n 1", stage="quieting the console")
         for name in chosen:
@@ -72,7 +72,7 @@ def cmd_selftest(args: argparse.Namespace) -> int:
             except GuestError as exc:
                 output, code = getattr(exc, "console", str(exc)), None
                 session.close()
-                guest = session._ensure()
+                guest = session.guest()
                 guest.check("dmesg -n 1", stage="quieting the console")
             run = SelftestRun(name, code, ktap.parse(output), time.monotonic() - started, output)
             runs.append(run)

@@ -6,7 +6,8 @@ Each log is the raw serial console of a real guest (kernel output included),
 with cache paths replaced by ``$CACHE`` so no machine path is stored.
 ``upstream-warn`` boots Debian's unmodified kvm.ko from the image package;
 ``selftests-by-hand`` runs selftest binaries as a user would, kernel messages
-interleaved on the console.
+interleaved on the console; ``bitemap`` is the census lifecycle and a few
+bite-map scenarios (the hooks in BITES, NULL under missing_hook=warn).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from pathlib import Path
 
 from kvmnull import kconfig, packages
 from kvmnull.build import build
+from kvmnull.census import LIFECYCLE
 from kvmnull.contract import Policy, Scenario
 from kvmnull.guest import Accel, Guest, GuestConfig
 from kvmnull.hooks import Table, load_hooks
@@ -27,6 +29,7 @@ from kvmnull.runner import busybox_path
 from kvmnull.scenario import GuestSession, initramfs_for
 
 DATA = Path(__file__).resolve().parent / "test_data"
+BITES = ("check_processor_compatibility", "vcpu_create", "is_valid_cr0", "vcpu_pre_run", "get_cpl", "handle_exit")
 
 
 def scrub(log: Path, cache: Path) -> bytes:
@@ -62,6 +65,13 @@ def main(argv: list[str]) -> int:
             (DATA / f"{name}.log").write_bytes(scrub(log, cache))
             progress.note(f"captured {name}.log")
 
+        if not wanted or "bitemap" in wanted:
+            log = Path(tmp) / "bitemap.log"
+            with GuestSession(config, log, progress, scenario_timeout=15) as session:
+                session.guest().check(LIFECYCLE, timeout=120)
+                for name in BITES:
+                    session.run(Scenario(name, Policy.WARN, "kvm-null", (x86[name],), probe=True))
+            (DATA / "bitemap.log").write_bytes(scrub(log, cache))
         if wanted and not wanted & {"panic", "upstream-warn", "selftests-by-hand"}:
             return 0
 
@@ -77,7 +87,7 @@ def main(argv: list[str]) -> int:
         # a panic: the sysrq crash trigger, with the guest's oops=panic
         log = Path(tmp) / "panic.log"
         with GuestSession(config, log, progress, scenario_timeout=15) as session:
-            guest = session._ensure()
+            guest = session.guest()
             try:
                 guest.run("echo c > /proc/sysrq-trigger", timeout=20, stage="sysrq crash")
             except Exception as exc:

@@ -1,0 +1,339 @@
+"""The hook census: what the target's own source says about each hook, and what a real lifecycle calls.
+
+Static part (source only): for each x86 and PMU hook, its class and config
+guard, whether VMX (``vmx/main.c``, ``vmx/pmu_intel.c``) and SVM
+(``svm/svm.c``, ``svm/pmu.c``) fill it in their static tables, and where
+vendor code changes it at run time (with the condition as written).
+
+Dynamic part: kvm-null's call counters over one standard lifecycle, giving
+the first phase that calls each hook.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .cpp import Evaluator, Line, logical_lines, preprocess
+from .errors import ParseError
+from .hooks import Hook, HookClass, HookSet, Table
+
+# vendor -> table -> (file, variable) of the static ops table
+VENDOR_TABLES: dict[str, dict[Table, tuple[str, str]]] = {
+    "vmx": {Table.X86: ("arch/x86/kvm/vmx/main.c", "vt_x86_ops"),
+            Table.PMU: ("arch/x86/kvm/vmx/pmu_intel.c", "intel_pmu_ops")},
+    "svm": {Table.X86: ("arch/x86/kvm/svm/svm.c", "svm_x86_ops"),
+            Table.PMU: ("arch/x86/kvm/svm/pmu.c", "amd_pmu_ops")},
+}
+VENDOR_DIRS = {"vmx": "arch/x86/kvm/vmx", "svm": "arch/x86/kvm/svm"}
+
+_INIT = re.compile(r"^\s*\.(?P<member>\w+)\s*=\s*(?P<value>[^,]+?)\s*,?\s*$")
+_FUNCTION = re.compile(r"^(?:static\s+)?(?:__init\s+)?[\w\s\*]+?\b(?P<name>\w+)\s*\([^;]*$")
+_CONDITION = re.compile(r"^\s*(?:\}\s*)?(?:else\s+)?if\s*\((?P<cond>.*)\)\s*\{?\s*$")
+
+
+@dataclass(frozen=True)
+class Implementation:
+    """A vendor's static entry for a hook: the function, and the #if around it if any."""
+
+    value: str
+    guard: str | None
+    active: bool  # present in this configuration
+
+
+@dataclass(frozen=True)
+class RuntimeChange:
+    """``<vendor table>.<hook> = VALUE;`` in vendor code, with its enclosing function and condition."""
+
+    vendor: str
+    member: str
+    file: str
+    line: int
+    function: str
+    condition: str | None
+    value: str
+
+    @property
+    def clears(self) -> bool:
+        return self.value == "NULL"
+
+    def describe(self) -> str:
+        what = "cleared" if self.clears else f"set to {self.value}"
+        cond = f" if ({self.condition})" if self.condition else ""
+        return f"{self.vendor}: {what} in {self.function}(){cond}"
+
+
+@dataclass(frozen=True)
+class CensusRow:
+    hook: Hook
+    vendors: dict[str, Implementation | None]
+    runtime: tuple[RuntimeChange, ...]
+    flags: tuple[str, ...]
+    first_phase: str | None = None  # dynamic part: first lifecycle phase that called it
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "table": self.hook.table.value, "hook": self.hook.name, "class": self.hook.hook_class.value,
+            "guard": self.hook.guard, "header_line": self.hook.header_line,
+            **{name: (impl is not None and impl.active) for name, impl in self.vendors.items()},
+            "implementations": {name: impl.value if impl else None for name, impl in self.vendors.items()},
+            "runtime": [{"vendor": c.vendor, "file": c.file, "line": c.line, "function": c.function,
+                         "condition": c.condition, "value": c.value} for c in self.runtime],
+            "flags": list(self.flags),
+            "first_phase": self.first_phase,
+        }
+
+
+@dataclass(frozen=True)
+class Census:
+    rows: tuple[CensusRow, ...]
+    oddities: tuple[str, ...] = field(default_factory=tuple)
+    phases: tuple[str, ...] = ()
+
+
+def _read(source: Path, relative: str) -> str:
+    try:
+        return (source / relative).read_text()
+    except OSError as exc:
+        raise ParseError(f"cannot read {relative}: {exc.strerror}", "refetch the kernel cache entry") from exc
+
+
+def static_table(text: str, variable: str, evaluator: Evaluator) -> dict[str, Implementation]:
+    """Designated initializers of ``... <variable> ... = { ... };``, every #if branch kept and judged."""
+    lines = list(logical_lines(text))
+    start = next((i for i, line in enumerate(lines) if re.search(rf"\b{variable}\b[^;]*=\s*\{{", line.text)), None)
+    if start is None:
+        raise ParseError(f"no static table {variable}", "the vendor's source changed shape")
+    body: list[Line] = []
+    depth = 0
+    for line in lines[start:]:
+        depth += line.text.count("{") - line.text.count("}")
+        body.append(line)
+        if depth <= 0:
+            break
+    active = {g.line.number for g in preprocess(body, evaluator)}
+    everything = preprocess(body, Evaluator(lambda _s: "y", {}))
+    table: dict[str, Implementation] = {}
+    for guarded in everything:
+        match = _INIT.match(guarded.line.text)
+        if match and match.group("value") != "NULL":  # an explicit NULL implements nothing
+            guard = " && ".join(guarded.guards) or None
+            table[match.group("member")] = Implementation(match.group("value"), guard,
+                                                          guarded.line.number in active)
+    return table
+
+
+def _condition_of(lines: Sequence[str], index: int) -> tuple[str | None, str]:
+    """The nearest enclosing ``if (...)`` of ``lines[index]`` and the enclosing function."""
+    indent = len(lines[index]) - len(lines[index].lstrip("\t"))
+    condition = None
+    function = "?"
+    for back in range(index - 1, -1, -1):
+        text = lines[back]
+        if not text.strip():
+            continue
+        level = len(text) - len(text.lstrip("\t"))
+        if condition is None and level < indent:
+            # a condition written over several lines: find its first line, then its last
+            joined, first = text.strip(), back
+            while joined.count(")") > joined.count("(") and first > 0:
+                first -= 1
+                joined = lines[first].strip() + " " + joined
+            last = back
+            while joined.count("(") > joined.count(")") and last + 1 < index:
+                last += 1
+                joined += " " + lines[last].strip()
+            match = _CONDITION.match(joined)
+            if match:
+                condition = " ".join(match.group("cond").split())
+            indent = level
+        if level == 0 and text.startswith("{"):
+            header = lines[back - 1] if back else ""
+            match = _FUNCTION.match(header)
+            if match:
+                function = match.group("name")
+            break
+    return condition, function
+
+
+def runtime_changes(source: Path, vendor: str, variable: str) -> list[RuntimeChange]:
+    """Every assignment to ``<variable>.<member>`` in the vendor's source files."""
+    changes = []
+    pattern = re.compile(rf"^\s*{variable}\.(?P<member>\w+)\s*=\s*(?P<value>[^;]+);")
+    folder = source / VENDOR_DIRS[vendor]
+    for path in sorted([*folder.glob("*.c"), *folder.glob("*.h")]):
+        text = re.sub(r"/\*.*?\*/", lambda m: "\n" * m.group(0).count("\n"), path.read_text(), flags=re.S)
+        lines = text.split("\n")
+        for index, line in enumerate(lines):
+            match = pattern.match(line)
+            if match:
+                condition, function = _condition_of(lines, index)
+                changes.append(RuntimeChange(vendor, match.group("member"), str(path.relative_to(source)),
+                                             index + 1, function, condition, match.group("value").strip()))
+    return changes
+
+
+def take(source: Path, hooks: HookSet, evaluator: Evaluator) -> Census:
+    """The static census of the target."""
+    tables: dict[tuple[str, Table], dict[str, Implementation]] = {}
+    changes: list[RuntimeChange] = []
+    for vendor, by_table in VENDOR_TABLES.items():
+        for table, (relative, variable) in by_table.items():
+            tables[(vendor, table)] = static_table(_read(source, relative), variable, evaluator)
+            if table is Table.X86:
+                changes += runtime_changes(source, vendor, variable)
+    rows = []
+    for hook in hooks.classified():
+        vendors = {vendor: tables[(vendor, hook.table)].get(hook.name) for vendor in VENDOR_TABLES}
+        runtime = tuple(c for c in changes if hook.table is Table.X86 and c.member == hook.name)
+        rows.append(CensusRow(hook, vendors, runtime, _flags(hook, vendors, runtime)))
+    oddities = [f"{h.table.struct} header line {h.header_line}: stray ';' after "
+                f"{'KVM_X86_OP' if h.table is Table.X86 else 'KVM_X86_PMU_OP'}...({h.name})"
+                for h in hooks.hooks if h.stray_semicolon]
+    return Census(tuple(rows), tuple(oddities))
+
+
+def _flags(hook: Hook, vendors: dict[str, Implementation | None], runtime: Iterable[RuntimeChange]) -> tuple[str, ...]:
+    present = {v: impl is not None and impl.active for v, impl in vendors.items()}
+    cleared = {c.vendor for c in runtime if c.clears}
+    flags = []
+    if hook.hook_class is not HookClass.MANDATORY and all(present.values()) and not cleared:
+        flags.append("optional, yet every in-tree vendor always implements it: candidate for mandatory")
+    if hook.hook_class is HookClass.MANDATORY:
+        lacking = sorted(v for v, ok in present.items() if not ok)
+        if lacking:
+            flags.append(f"mandatory, but missing from the static table of {', '.join(lacking)}")
+        if cleared:
+            flags.append(f"mandatory, but cleared at run time by {', '.join(sorted(cleared))}")
+    return tuple(flags)
+
+
+# ---- dynamic part: which lifecycle phase first calls each hook ----
+
+PHASES = ("load", "open", "api_version", "create_vm", "set_memory", "create_vcpu", "get_regs", "set_regs",
+          "get_sregs", "set_sregs", "run", "close_vcpu", "close_vm", "unload")
+LIFECYCLE = (
+    "dmesg -c > /dev/null; echo refuse > /sys/module/kvm/parameters/missing_hook; "
+    "insmod /modules/kvm-null.ko log_calls_at_exit=1 && kvmnull-probe --counts; "
+    "echo 0 > /sys/kernel/debug/kvm_null/calls; rmmod kvm_null; dmesg"
+)
+_PROBE_CALLS = re.compile(r"kvmnull-probe: calls (?P<phase>\w+) (?P<key>\w+\.\w+) (?P<calls>\d+)")
+_UNLOAD_CALLS = re.compile(r"kvm_null: unload called (?P<key>\w+\.\w+) (?P<calls>\d+)")
+
+
+def first_phases(output: str) -> dict[str, str]:
+    """``table.hook`` -> the first phase whose counters show a call, from one LIFECYCLE run."""
+    first: dict[str, str] = {}
+    for match in _PROBE_CALLS.finditer(output):
+        phase = "load" if match.group("phase") == "before" else match.group("phase")
+        first.setdefault(match.group("key"), phase)
+    for match in _UNLOAD_CALLS.finditer(output):
+        first.setdefault(match.group("key"), "unload")
+    return first
+
+
+def with_phases(census: Census, first: dict[str, str]) -> Census:
+    rows = tuple(CensusRow(r.hook, r.vendors, r.runtime, r.flags, first.get(r.hook.key, "never"))
+                 for r in census.rows)
+    return Census(rows, census.oddities, PHASES)
+
+
+# ---- bite map: what a NULL mandatory hook breaks, under missing_hook=warn ----
+
+@dataclass(frozen=True)
+class Bite:
+    hook: Hook
+    step: str | None  # the first lifecycle step that misbehaved, None if none did
+    how: str
+    evidence: str
+
+    def to_json(self) -> dict[str, object]:
+        return {"table": self.hook.table.value, "hook": self.hook.name, "step": self.step, "how": self.how,
+                "evidence": self.evidence}
+
+
+# the probe's steps that report success, in order (guest_memory, mmap_size and mmap_run report failures only)
+_STEPS = ("open", "api_version", "create_vm", "set_memory", "create_vcpu", "get_regs", "set_regs", "get_sregs",
+          "set_sregs", "run", "close_vcpu", "close_vm")
+
+
+def bite(hook: Hook, output: str, crashed: str | None, hung: bool, hooks: HookSet) -> Bite:
+    """Classify one warn-mode lifecycle with ``hook`` NULL (pure: unit-tested on real output)."""
+    from . import evidence
+    from .evidence import Kind
+    from .scenario import own_output, split_output
+
+    text = own_output(output)
+    harness, kernel_log = split_output(text)
+    records = evidence.parse(harness if (crashed or hung) else harness + "\n" + kernel_log, hooks)
+    probe = [r for r in records if r.kind is Kind.PROBE]
+    loads = [r for r in records if r.kind is Kind.LOAD and r.module == "kvm-null" and r.status is not None]
+    done = [r.title for r in probe if not r.status]
+    last = max((_STEPS.index(t) for t in done if t in _STEPS), default=-1)
+    next_step = "load" if not loads else (_STEPS[last + 1] if last + 1 < len(_STEPS) else "unload")
+    if crashed or hung:
+        crash = next((r for r in evidence.parse(text, hooks) if r.kind is Kind.CRASH), None)
+        if hung:
+            return Bite(hook, next_step, "hang: the step never returned", probe[-1].text if probe else "")
+        title = crash.title if crash and crash.title else crashed or "crash"
+        where = f" in {crash.function}" if crash and crash.function else ""
+        return Bite(hook, next_step, f"oops: {title}{where}", crash.text if crash else title)
+    if loads and loads[0].status:
+        name = loads[0].errno_name or str(loads[0].status)
+        return Bite(hook, "load", f"load fails with {name}", loads[0].text)
+    if loads and loads[0].detail == "absent":
+        return Bite(hook, "load", "insmod exits 0, but no module is loaded: vendor init returned garbage",
+                    loads[0].text)
+    skipped = next((r for r in probe if r.status == 4), None)
+    if skipped:
+        return Bite(hook, skipped.title, "no /dev/kvm after a successful load", skipped.text)
+    failed = next((r for r in probe if r.status), None)
+    if failed:
+        return Bite(hook, failed.title, f"fails with {failed.errno_name or '?'}", failed.text)
+    run = next((r for r in probe if r.title == "run"), None)
+    if run and run.detail and "hardware_exit_reason=0x6b766d6e756c6c" not in run.detail:
+        return Bite(hook, "run", f"returns a wrong exit ({run.detail})", run.text)
+    unload = re.search(r"kvmnull-unload: kvm-null status=(\d+)", harness)
+    if unload and unload.group(1) != "0":
+        return Bite(hook, "unload", f"rmmod fails (status {unload.group(1)})", unload.group(0))
+    other = [r for r in records if r.kind is Kind.WARN and r.hook is None]
+    if other:
+        return Bite(hook, None, f"no step failed; kernel WARN in {other[0].function}", other[0].text)
+    return Bite(hook, None, "nothing observed in this lifecycle", "")
+
+
+# ---- presentation ----
+
+def _impl(impl: Implementation | None) -> str:
+    if impl is None:
+        return "-"
+    if impl.guard:
+        return f"yes if {impl.guard}" + ("" if impl.active else " (off here)")
+    return "yes"
+
+
+def census_rows(census: Census, dynamic: bool) -> list[list[str]]:
+    rows = []
+    for row in census.rows:
+        cells = [row.hook.table.value, row.hook.name, row.hook.hook_class.value, row.hook.guard or "",
+                 _impl(row.vendors["vmx"]), _impl(row.vendors["svm"]),
+                 "; ".join(c.describe() for c in row.runtime)]
+        if dynamic:
+            cells.append(row.first_phase or "")
+        cells.append("; ".join(row.flags))
+        rows.append(cells)
+    return rows
+
+
+def census_headers(dynamic: bool) -> list[str]:
+    return ["table", "hook", "class", "guard", "VMX", "SVM", "run-time changes",
+            *(["first called in"] if dynamic else []), "flags"]
+
+
+def bite_rows(bites: Sequence[Bite]) -> list[list[str]]:
+    return [[b.hook.table.value, b.hook.name, b.step or "-", b.how] for b in bites]
+
+
+BITE_HEADERS = ["table", "hook", "first step that misbehaves", "how"]
