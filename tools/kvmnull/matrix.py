@@ -66,7 +66,7 @@ def cmd_matrix(args: argparse.Namespace) -> int:
     tree, hooks = target_hooks(args, progress)
     # validate hook selections before booting anything
     build_scenarios(hooks, policies, args.hooks, args.pmu_hooks, False, False, False)
-    prepared = prepare(args, progress, tree, hooks, cpus=1)
+    prepared = prepare(args, progress, tree, hooks)
     sessions = [prepared.session(f"matrix-{i}", progress, args.scenario_timeout) for i in range(args.guests)]
     try:
         progress.stage("matrix", f"booting {len(sessions)} guest(s)")

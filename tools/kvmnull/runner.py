@@ -87,15 +87,14 @@ def target_hooks(args: argparse.Namespace, progress: Progress) -> tuple[packages
     return tree, load_hooks(tree.source, kconfig.load(tree).evaluator())
 
 
-def prepare(args: argparse.Namespace, progress: Progress, tree: packages.KernelTree, hooks: HookSet,
-            cpus: int = 2) -> Prepared:
+def prepare(args: argparse.Namespace, progress: Progress, tree: packages.KernelTree, hooks: HookSet) -> Prepared:
     cache = packages.cache_root(args.cache)
     built = build(tree, progress)
     initrd = initramfs_for(built, busybox_path(), built.path / "initramfs.cpio")
-    base = GuestConfig(tree.vmlinuz, initrd, Accel.TCG, cpus=cpus, timeout_multiplier=args.timeout_multiplier)
+    base = GuestConfig(tree.vmlinuz, initrd, Accel.TCG, timeout_multiplier=args.timeout_multiplier)
     accel = choose_accel(args.accel, base, cache, progress)
     progress.stage("guest", f"accelerator: {accel.value}")
-    config = GuestConfig(tree.vmlinuz, initrd, accel, cpus=cpus, timeout_multiplier=args.timeout_multiplier)
+    config = GuestConfig(tree.vmlinuz, initrd, accel, cpus=accel.cpus, timeout_multiplier=args.timeout_multiplier)
     log_dir = Path(args.log_dir or "out/logs")
     log_dir.mkdir(parents=True, exist_ok=True)
     return Prepared(tree, built, hooks, config, log_dir)

@@ -40,3 +40,15 @@ def test_list_hooks_json(tree: KernelTree, tmp_path: Path, capsys: pytest.Captur
     assert len([h for h in classified if h["table"] == "x86"]) == 122
     assert len([h for h in classified if h["table"] == "pmu"]) == 11
     assert "122 x86 hooks, 11 PMU hooks" in capsys.readouterr().out
+
+
+def test_census_json_static(tree: KernelTree, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "census.json"
+    assert main(["census", "-q", "--offline", "--json", str(out)]) == 0
+    hooks = {(h["table"], h["hook"]): h for h in json.loads(out.read_text())["hooks"]}
+    assert len(hooks) == 133
+    assert (hooks[("x86", "vm_destroy")]["class"], hooks[("x86", "vm_destroy")]["vmx"],
+            hooks[("x86", "vm_destroy")]["svm"]) == ("optional", True, True)
+    assert (hooks[("x86", "vcpu_precreate")]["vmx"], hooks[("x86", "vcpu_precreate")]["svm"]) == (True, False)
+    assert (hooks[("x86", "post_set_cr3")]["vmx"], hooks[("x86", "post_set_cr3")]["svm"]) == (False, True)
+    assert "oddity: kvm_x86_ops header line 136: stray ';'" in capsys.readouterr().out

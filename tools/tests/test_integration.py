@@ -172,3 +172,29 @@ def test_selftests_pass_in_one_boot(built: BuildResult, tmp_path: Path, capsys: 
     assert len(reports) == len(selftest_names())
     assert all(r.valid and not r.count(ktap.Status.FAIL) for r in reports)
     assert f"{len(selftest_names())} passed, 0 failed (0 skipped)" in printed
+
+
+def doc_section(text: str, name: str) -> str:
+    return text.split(f"<!-- kvmnull:{name} -->\n", 1)[1].split(f"<!-- /kvmnull:{name} -->", 1)[0].strip()
+
+
+@pytest.mark.guest
+def test_census_dynamic_bitemap_and_the_teaching_doc(built: BuildResult, tmp_path: Path,
+                                                     capsys: pytest.CaptureFixture[str]) -> None:
+    committed = (REPO / "docs" / "teaching.md").read_text()
+    doc = tmp_path / "teaching.md"
+    doc.write_text(committed)
+    out = tmp_path / "census.json"
+    assert main(["census", "-q", "--offline", "--accel", "tcg", "--log-dir", str(tmp_path), "--dynamic",
+                 "--bitemap", "--json", str(out), "--update-doc", str(doc)]) == 0
+    printed = capsys.readouterr().out
+    data = json.loads(out.read_text())
+    mandatory = [h for h in data["hooks"] if h["class"] == "mandatory"]
+    assert len(mandatory) == 86 and len(data["bitemap"]) == 86
+    assert all(b["how"] for b in data["bitemap"])  # every mandatory hook has an observed result
+    assert all(h["first_phase"] in (*data["phases"], "never") for h in data["hooks"])
+    regenerated = doc.read_text()
+    for name in ("census", "bitemap"):
+        assert doc_section(regenerated, name) in printed
+    # the committed walkthrough is what the stated command produces today
+    assert regenerated == committed
