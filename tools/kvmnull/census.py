@@ -48,6 +48,7 @@ class RuntimeChange:
     """``<vendor table>.<hook> = VALUE;`` in vendor code, with its enclosing function and condition."""
 
     vendor: str
+    table: Table
     member: str
     file: str
     line: int
@@ -79,7 +80,8 @@ class CensusRow:
             "guard": self.hook.guard, "header_line": self.hook.header_line,
             **{name: (impl is not None and impl.active) for name, impl in self.vendors.items()},
             "implementations": {name: impl.value if impl else None for name, impl in self.vendors.items()},
-            "runtime": [{"vendor": c.vendor, "file": c.file, "line": c.line, "function": c.function,
+            "runtime": [{"vendor": c.vendor, "table": c.table.value, "file": c.file, "line": c.line,
+                         "function": c.function,
                          "condition": c.condition, "value": c.value} for c in self.runtime],
             "flags": list(self.flags),
             "first_phase": self.first_phase,
@@ -158,7 +160,7 @@ def _condition_of(lines: Sequence[str], index: int) -> tuple[str | None, str]:
     return condition, function
 
 
-def runtime_changes(source: Path, vendor: str, variable: str) -> list[RuntimeChange]:
+def runtime_changes(source: Path, vendor: str, table: Table, variable: str) -> list[RuntimeChange]:
     """Every assignment to ``<variable>.<member>`` in the vendor's source files."""
     changes = []
     pattern = re.compile(rf"^\s*{variable}\.(?P<member>\w+)\s*=\s*(?P<value>[^;]+);")
@@ -170,7 +172,7 @@ def runtime_changes(source: Path, vendor: str, variable: str) -> list[RuntimeCha
             match = pattern.match(line)
             if match:
                 condition, function = _condition_of(lines, index)
-                changes.append(RuntimeChange(vendor, match.group("member"), str(path.relative_to(source)),
+                changes.append(RuntimeChange(vendor, table, match.group("member"), str(path.relative_to(source)),
                                              index + 1, function, condition, match.group("value").strip()))
     return changes
 
@@ -182,12 +184,11 @@ def take(source: Path, hooks: HookSet, evaluator: Evaluator) -> Census:
     for vendor, by_table in VENDOR_TABLES.items():
         for table, (relative, variable) in by_table.items():
             tables[(vendor, table)] = static_table(_read(source, relative), variable, evaluator)
-            if table is Table.X86:
-                changes += runtime_changes(source, vendor, variable)
+            changes += runtime_changes(source, vendor, table, variable)
     rows = []
     for hook in hooks.classified():
         vendors = {vendor: tables[(vendor, hook.table)].get(hook.name) for vendor in VENDOR_TABLES}
-        runtime = tuple(c for c in changes if hook.table is Table.X86 and c.member == hook.name)
+        runtime = tuple(c for c in changes if c.table is hook.table and c.member == hook.name)
         rows.append(CensusRow(hook, vendors, runtime, _flags(hook, vendors, runtime)))
     oddities = [f"{h.table.struct} header line {h.header_line}: stray ';' after "
                 f"{'KVM_X86_OP' if h.table is Table.X86 else 'KVM_X86_PMU_OP'}...({h.name})"
