@@ -178,9 +178,12 @@ def _one(line: str, number: int, hooks: HookSet | None, pending: str | None, las
         return Record(Kind.TAINT, number, line, taint=flags), pending, last_warn
     if (m := _CRASH.search(line)):
         return Record(Kind.CRASH, number, line, title=m.group("title").strip()), pending, last_warn
-    if (m := _RIP.search(line)) and records and records[-1].kind is Kind.CRASH and records[-1].function is None:
-        crash = records[-1]
-        records[-1] = Record(**{**crash.__dict__, "function": m.group("where")})
+    if m := _RIP.search(line):
+        # the first RIP after a crash title says where it happened (a taint line may come between)
+        index = next((i for i in range(len(records) - 1, -1, -1) if records[i].kind is Kind.CRASH), None)
+        if index is not None and records[index].function is None and not (
+                records[index].title or "").startswith("Kernel panic"):
+            records[index] = Record(**{**records[index].__dict__, "function": m.group("where")})
         return None, pending, last_warn
     if (m := _LOAD_MARK.search(line)):
         status = int(m.group("status"))

@@ -83,3 +83,10 @@ def test_scenario_command_quotes_empty_lists(hooks: HookSet) -> None:
     assert scenario_command(s) == "kvmnull-scenario warn kvm-null vcpu_create,get_cpl '' 1"
     bulk = Scenario("all", Policy.REFUSE, "kvm-null", s.nulled, params=(("x86", "@mandatory"),))
     assert scenario_command(bulk) == "kvmnull-scenario refuse kvm-null @mandatory '' 1"
+
+
+def test_observed_oops_names_title_and_place(hooks: HookSet) -> None:
+    s = scenario(hooks, Policy.WARN, "get_l2_tsc_multiplier")
+    crashed = observe(ScenarioRun(s, log("oops.log"), 1.0, crash="Kernel panic - not syncing: Fatal exception"), hooks)
+    assert crashed.outcome is Outcome.CRASHED
+    assert crashed.detail == "Oops: int3: 0000 [#1] PREEMPT SMP NOPTI at __schedule+0x428/0xbf0"

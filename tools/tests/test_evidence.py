@@ -115,3 +115,13 @@ def test_never_raises_on_arbitrary_input(hooks: HookSet) -> None:
         else:  # real lines, cut and shuffled
             text = "\n".join(rng.choice(pieces)[: rng.randrange(0, 120)] for _ in range(rng.randrange(0, 40)))
         assert isinstance(parse(text, hooks), list)
+
+
+def test_oops_title_location_and_the_panic_it_caused() -> None:
+    # a real oops (2-vCPU TCG guest, see docs/spec.md section 9), then oops=panic
+    crashes = of_kind(parse(log("oops.log")), Kind.CRASH)
+    assert [(c.title, c.function) for c in crashes] == [
+        ("Oops: int3: 0000 [#1] PREEMPT SMP NOPTI", "__schedule+0x428/0xbf0"),
+        ("Oops: int3: 0000 [#2] PREEMPT SMP NOPTI", "__schedule+0x428/0xbf0"),
+        ("Kernel panic - not syncing: Fatal exception in interrupt", None),
+    ]
