@@ -18,7 +18,6 @@ import os
 import re
 import shutil
 import subprocess
-import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,7 +25,7 @@ from pathlib import Path
 from . import kconfig
 from .errors import BuildError
 from .hooks import HookSet, load_hooks
-from .packages import PATCHES, KernelTree
+from .packages import PATCHES, KernelTree, staged_folder
 from .progress import Progress
 from .stubgen import GENERATED_HEADER, generate
 
@@ -183,21 +182,13 @@ def build(tree: KernelTree, progress: Progress, jobs: int | None = None, force: 
         progress.note(f"warning: {warning}")
     hooks = load_hooks(tree.source, config.evaluator())
     jobs = jobs or os.cpu_count() or 1
-    builds.mkdir(parents=True, exist_ok=True)
-    work = Path(tempfile.mkdtemp(prefix=f".tmp-{key}-", dir=builds))
-    try:
+    with staged_folder(final) as work:
         warnings = _build_in(work, tree, hooks, jobs, progress)
         seconds = time.monotonic() - started
         (work / MANIFEST).write_text(json.dumps({
             "kernel": tree.release, "key": key, "seconds": round(seconds, 1),
             "kvm_null_warnings": list(warnings),
         }, indent=2) + "\n")
-        if final.exists():
-            shutil.rmtree(final)
-        work.rename(final)
-    except BaseException:
-        shutil.rmtree(work, ignore_errors=True)
-        raise
     progress.stage("build", f"done in {seconds:.1f}s")
     return BuildResult(final, tree, seconds, False, tuple(warnings))
 

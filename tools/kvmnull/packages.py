@@ -17,6 +17,7 @@ leaves nothing that a later run would trust.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -24,6 +25,7 @@ import shutil
 import subprocess
 import tempfile
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -223,10 +225,31 @@ def resolve(target: Target, progress: Progress) -> PackageSet | None:
     return choose_set(target, names, madison)
 
 
+@contextlib.contextmanager
+def staged_folder(final: Path) -> Iterator[Path]:
+    """A temporary folder beside ``final`` that replaces it when the block succeeds.
+
+    On any failure (an error, Ctrl-C) the folder is removed; after a kill it stays
+    behind under a ``.tmp-`` name, which nothing reads.
+    """
+    final.parent.mkdir(parents=True, exist_ok=True)
+    work = Path(tempfile.mkdtemp(prefix=f".tmp-{final.name}-", dir=final.parent))
+    try:
+        yield work
+        if final.exists():  # an incomplete leftover without a manifest
+            shutil.rmtree(final)
+        work.rename(final)
+    except BaseException:
+        shutil.rmtree(work, ignore_errors=True)
+        raise
+
+
 def cached_trees(cache: Path) -> list[KernelTree]:
     """Complete cache entries, newest first."""
     trees = []
     for manifest in (cache / "kernels").glob(f"*/{MANIFEST}"):
+        if manifest.parent.name.startswith("."):  # staged, never renamed into place
+            continue
         try:
             data = json.loads(manifest.read_text())
             trees.append(KernelTree(manifest.parent, data["abi"], data["release"], data["version"]))
@@ -296,9 +319,8 @@ def fetch(target: Target, cache: Path, progress: Progress, offline: bool = False
 
 def _fetch_set(pset: PackageSet, cache: Path, progress: Progress) -> KernelTree:
     started = time.monotonic()
-    (cache / "kernels").mkdir(parents=True, exist_ok=True)
-    work = Path(tempfile.mkdtemp(prefix=f".tmp-{pset.abi}-", dir=cache / "kernels"))
-    try:
+    final = cache / "kernels" / pset.abi
+    with staged_folder(final) as work:
         debs = work / "debs"
         debs.mkdir()
         progress.stage("kernel", f"downloading {len(pset.packages())} packages of {pset.release} ({pset.version})")
@@ -322,12 +344,5 @@ def _fetch_set(pset: PackageSet, cache: Path, progress: Progress) -> KernelTree:
             "packages": pset.packages(), "fetched_seconds": round(time.monotonic() - started, 1),
         }
         (work / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n")
-        final = cache / "kernels" / pset.abi
-        if final.exists():  # an incomplete leftover without a manifest
-            shutil.rmtree(final)
-        work.rename(final)
-    except BaseException:
-        shutil.rmtree(work, ignore_errors=True)
-        raise
     progress.stage("kernel", f"{pset.release} ready in {time.monotonic() - started:.1f}s")
     return KernelTree(final, pset.abi, pset.release, pset.version)

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from kvmnull.errors import PackageError
-from kvmnull.packages import KernelTree, Target, cached_trees, choose_set, parse_madison
+from kvmnull.packages import KernelTree, Target, cached_trees, choose_set, parse_madison, staged_folder
 
 from .conftest import DATA
 
@@ -74,3 +74,22 @@ def test_real_cache_entry_is_usable_outside_usr_src(tree: KernelTree) -> None:
     assert (tree.source / "Kconfig").exists()
     assert "option modules" in (tree.source / "kernel/module/Kconfig").read_text()
     assert tree.vmlinuz.exists() and tree.config.exists()
+
+
+def test_staged_folder_appears_whole_or_not_at_all(tmp_path: Path) -> None:
+    final = tmp_path / "kernels" / "6.12.9+deb12"
+    with pytest.raises(KeyboardInterrupt), staged_folder(final) as work:
+        (work / "half-written").write_text("x")
+        raise KeyboardInterrupt
+    assert not final.exists() and list((tmp_path / "kernels").iterdir()) == []
+    with staged_folder(final) as work:
+        (work / "kernel.json").write_text("{}")
+    assert (final / "kernel.json").exists()
+
+
+def test_a_killed_stage_is_never_trusted(tmp_path: Path) -> None:
+    # killed after writing its manifest, before the rename
+    staged = tmp_path / "kernels" / ".tmp-6.12.117+deb12-abcd"
+    staged.mkdir(parents=True)
+    (staged / "kernel.json").write_text('{"abi": "6.12.117+deb12", "release": "r", "version": "v"}')
+    assert cached_trees(tmp_path) == []
