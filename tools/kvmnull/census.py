@@ -72,7 +72,8 @@ class CensusRow:
     vendors: dict[str, Implementation | None]
     runtime: tuple[RuntimeChange, ...]
     flags: tuple[str, ...]
-    first_phase: str | None = None  # dynamic part: first lifecycle phase that called it
+    first_phase: str | None = None  # dynamic part: the majority of phase_runs
+    phase_runs: tuple[str, ...] = ()  # dynamic part: the first phase in each lifecycle observed
 
     def to_json(self) -> dict[str, object]:
         return {
@@ -85,6 +86,7 @@ class CensusRow:
                          "condition": c.condition, "value": c.value} for c in self.runtime],
             "flags": list(self.flags),
             "first_phase": self.first_phase,
+            "phase_runs": list(self.phase_runs),
         }
 
 
@@ -235,10 +237,24 @@ def first_phases(output: str) -> dict[str, str]:
     return first
 
 
-def with_phases(census: Census, first: dict[str, str]) -> Census:
-    rows = tuple(CensusRow(r.hook, r.vendors, r.runtime, r.flags, first.get(r.hook.key, "never"))
-                 for r in census.rows)
-    return Census(rows, census.oddities, PHASES)
+# Lifecycles the dynamic census observes.  A few hooks are timing-dependent: they run
+# only when KVM abandons a guest entry for pending work (kvm_vcpu_exit_request()).
+LIFECYCLE_RUNS = 5
+
+
+def majority_phase(runs: Sequence[str]) -> str:
+    """The phase most runs agree on; a tie goes to the earliest phase."""
+    order = {phase: i for i, phase in enumerate((*PHASES, "never"))}
+    return min(set(runs), key=lambda phase: (-runs.count(phase), order.get(phase, len(order))))
+
+
+def with_phases(census: Census, runs: Sequence[dict[str, str]]) -> Census:
+    """The census with each hook's first phase in every observed lifecycle, and their majority."""
+    rows = []
+    for row in census.rows:
+        seen = tuple(run.get(row.hook.key, "never") for run in runs)
+        rows.append(CensusRow(row.hook, row.vendors, row.runtime, row.flags, majority_phase(seen), seen))
+    return Census(tuple(rows), census.oddities, PHASES)
 
 
 # ---- bite map: what a NULL mandatory hook breaks, under missing_hook=warn ----
@@ -330,7 +346,7 @@ def census_rows(census: Census, dynamic: bool) -> list[list[str]]:
 
 def census_headers(dynamic: bool) -> list[str]:
     return ["table", "hook", "class", "guard", "VMX", "SVM", "run-time changes",
-            *(["first called in"] if dynamic else []), "flags"]
+            *([f"first called in (most of {LIFECYCLE_RUNS} runs)"] if dynamic else []), "flags"]
 
 
 def bite_rows(bites: Sequence[Bite]) -> list[list[str]]:

@@ -44,10 +44,12 @@ def cmd_census(args: argparse.Namespace) -> int:
         prepared = prepare(args, progress, tree, hooks)
         with prepared.session("census", progress, args.scenario_timeout) as session:
             if args.dynamic:
-                progress.stage("census", "one lifecycle with counters reset between phases")
                 guest = session.guest()
-                output = guest.check(cz.LIFECYCLE, timeout=120, stage="census lifecycle")
-                census = cz.with_phases(census, cz.first_phases(output))
+                runs = []
+                for index in range(1, cz.LIFECYCLE_RUNS + 1):
+                    progress.stage("census", f"lifecycle {index}/{cz.LIFECYCLE_RUNS}, counters reset between phases")
+                    runs.append(cz.first_phases(guest.check(cz.LIFECYCLE, timeout=120, stage="census lifecycle")))
+                census = cz.with_phases(census, runs)
             for index, hook in enumerate(mandatory if args.bitemap else [], start=1):
                 progress.stage("bitemap", f"{index}/{len(mandatory)} {hook.key} under missing_hook=warn")
                 run = session.run(Scenario(hook.key, Policy.WARN, "kvm-null", (hook,), probe=True))

@@ -105,3 +105,10 @@ def test_a_hang_is_attributed_to_the_step_that_never_returned(hooks: HookSet) ->
     assert hook
     bite = cz.bite(hook, scenarios(log("bitemap.log"))["handle_exit"], None, True, hooks)
     assert (bite.step, bite.how) == ("run", "hang: the step never returned")
+
+
+def test_majority_phase() -> None:
+    assert cz.majority_phase(["run", "run", "never", "never", "run"]) == "run"
+    assert cz.majority_phase(["never", "never", "run"]) == "never"
+    assert cz.majority_phase(["run", "never"]) == "run"  # a tie goes to the earlier phase
+    assert cz.majority_phase(["never"] * 5) == "never"
