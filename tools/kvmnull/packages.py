@@ -305,6 +305,9 @@ def fetch(target: Target, cache: Path, progress: Progress, offline: bool = False
                               f"using cached {series_trees[0].abi}")
             return series_trees[0]
         wanted = target.abi or f"{target.series}.*"
+        if offline:
+            raise PackageError(f"--offline: no cached kernel {wanted}-{target.flavour} in {cache}",
+                               "run `kvmnull fetch` once without --offline")
         raise PackageError(
             f"no complete package set for linux-image-{wanted}-{target.flavour}-unsigned is known to apt",
             "run `apt-get update` as root (or `make setup`) so apt's package lists are current",

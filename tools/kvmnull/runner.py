@@ -16,7 +16,7 @@ from tabulate import tabulate
 from . import evidence, kconfig, packages, report
 from .build import BuildResult, build
 from .contract import Policy, Scenario, judge
-from .errors import UsageError
+from .errors import KvmnullError, UsageError
 from .guest import Accel, GuestConfig, choose_accel, qemu_version
 from .hooks import Hook, HookClass, HookSet, Table, load_hooks
 from .progress import Progress
@@ -132,20 +132,23 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 def cmd_evidence(args: argparse.Namespace) -> int:
     progress = Progress(verbose=args.verbose, quiet=True)
-    hooks = None
-    if args.kernel or not args.no_kernel:
-        try:
-            target = packages.Target.parse(args.kernel)
-            tree = packages.fetch(target, packages.cache_root(args.cache), progress, offline=True)
-            hooks = load_hooks(tree.source, kconfig.load(tree).evaluator())
-        except Exception as exc:
-            print(f"kvmnull: note: no hook table ({exc}); anonymous WARNs stay unresolved", file=sys.stderr)
     try:
         # bytes, not text mode: universal newlines would turn a console's \r\r\n into two lines
         raw = Path(args.logfile).read_bytes() if args.logfile != "-" else sys.stdin.buffer.read()
     except OSError as exc:
         raise UsageError(f"cannot read {args.logfile}: {exc.strerror}",
                          "give the path of a console or dmesg log") from exc
+    hooks = None
+    if args.kernel or not args.no_kernel:
+        try:
+            target = packages.Target.parse(args.kernel)
+            tree = packages.fetch(target, packages.cache_root(args.cache), progress, offline=True)
+            hooks = load_hooks(tree.source, kconfig.load(tree).evaluator())
+        except KvmnullError as exc:
+            if args.kernel:  # asked for by name: that is an error, not a detail
+                raise
+            print(f"kvmnull: note: {exc.message}; anonymous WARNs stay unresolved",
+                  file=sys.stderr)
     records = evidence.parse(raw.decode("utf-8", errors="replace"), hooks)
     rows = [[r.line, r.kind.value, _summary(r)] for r in records]
     print(tabulate(rows, headers=["line", "kind", "what"]))
