@@ -11,7 +11,6 @@ from pathlib import Path
 from tabulate import tabulate
 
 from . import census as cz
-from . import kconfig
 from .contract import Policy, Scenario
 from .errors import UsageError
 from .hooks import HookClass, Table
@@ -32,8 +31,7 @@ def replace_section(document: str, name: str, body: str) -> str:
 
 def cmd_census(args: argparse.Namespace) -> int:
     progress = Progress(verbose=args.verbose, quiet=args.quiet)
-    tree, hooks = target_hooks(args, progress)
-    config = kconfig.load(tree)
+    tree, config, hooks = target_hooks(args, progress)
     census = cz.take(tree.source, hooks, config.evaluator())
     bites: list[cz.Bite] = []
     mandatory = [h for h in hooks.classified() if h.hook_class is HookClass.MANDATORY]

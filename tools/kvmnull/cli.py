@@ -14,6 +14,7 @@ from . import kconfig, packages
 from .errors import KvmnullError
 from .hooks import HookClass, HookSet, load_hooks
 from .progress import Progress
+from .runner import kernel_tree, target_hooks
 
 
 def _common(parser: argparse.ArgumentParser) -> None:
@@ -68,11 +69,6 @@ def _progress(args: argparse.Namespace) -> Progress:
     return Progress(verbose=getattr(args, "verbose", False), quiet=getattr(args, "quiet", False))
 
 
-def kernel_tree(args: argparse.Namespace, progress: Progress) -> packages.KernelTree:
-    target = packages.Target.parse(args.kernel)
-    return packages.fetch(target, packages.cache_root(args.cache), progress, offline=args.offline)
-
-
 def hook_rows(hooks: HookSet) -> list[list[str]]:
     return [[h.table.value, h.name, h.hook_class.value, str(h.header_line or ""), h.guard or ""]
             for h in hooks.hooks]
@@ -107,10 +103,8 @@ def cmd_fetch(args: argparse.Namespace) -> int:
 
 def cmd_build(args: argparse.Namespace) -> int:
     progress = _progress(args)
-    tree = kernel_tree(args, progress)
     if args.list_hooks:
-        config = kconfig.load(tree)
-        hooks = load_hooks(tree.source, config.evaluator())
+        tree, _, hooks = target_hooks(args, progress)
         if args.json:
             _write_json(hooks_json(hooks, tree.release), args.json)
             if args.json == "-":
@@ -122,7 +116,7 @@ def cmd_build(args: argparse.Namespace) -> int:
               f"(+{nested} nested-ops function pointers, unclassified)")
         return 0
     from .build import build
-    result = build(tree, progress, jobs=args.jobs, force=args.force)
+    result = build(kernel_tree(args, progress), progress, jobs=args.jobs, force=args.force)
     for warning in result.kvm_null_warnings:
         print(f"warning (kvm-null, W=1): {warning}", file=sys.stderr)
     for path in (result.kvm_ko, result.kvm_amd_ko, result.kvm_null_ko):

@@ -63,7 +63,7 @@ def cmd_matrix(args: argparse.Namespace) -> int:
     if args.guests < 1:
         raise UsageError(f"--guests {args.guests}: need at least 1", "use 1 or the number of cores")
     started = time.monotonic()
-    tree, hooks = target_hooks(args, progress)
+    tree, _, hooks = target_hooks(args, progress)
     # validate hook selections before booting anything
     build_scenarios(hooks, policies, args.hooks, args.pmu_hooks, False, False, False)
     prepared = prepare(args, progress, tree, hooks)

@@ -80,11 +80,18 @@ def busybox_path() -> Path:
     return Path(found)
 
 
-def target_hooks(args: argparse.Namespace, progress: Progress) -> tuple[packages.KernelTree, HookSet]:
-    """The target's cache entry and hooks: enough to validate hook names before anything slow."""
+def kernel_tree(args: argparse.Namespace, progress: Progress) -> packages.KernelTree:
+    """The cache entry of ``--kernel``, fetched if missing (unless ``--offline``)."""
     target = packages.Target.parse(args.kernel)
-    tree = packages.fetch(target, packages.cache_root(args.cache), progress, offline=args.offline)
-    return tree, load_hooks(tree.source, kconfig.load(tree).evaluator())
+    return packages.fetch(target, packages.cache_root(args.cache), progress, offline=args.offline)
+
+
+def target_hooks(args: argparse.Namespace,
+                 progress: Progress) -> tuple[packages.KernelTree, kconfig.KernelConfig, HookSet]:
+    """The target's cache entry, config and hooks: enough to validate hook names before anything slow."""
+    tree = kernel_tree(args, progress)
+    config = kconfig.load(tree)
+    return tree, config, load_hooks(tree.source, config.evaluator())
 
 
 def prepare(args: argparse.Namespace, progress: Progress, tree: packages.KernelTree, hooks: HookSet) -> Prepared:
@@ -103,7 +110,7 @@ def prepare(args: argparse.Namespace, progress: Progress, tree: packages.KernelT
 def cmd_run(args: argparse.Namespace) -> int:
     progress = Progress(verbose=args.verbose, quiet=args.quiet)
     # reject bad hook names before anything slow happens
-    tree, hooks = target_hooks(args, progress)
+    tree, _, hooks = target_hooks(args, progress)
     nulled = (*select_hooks(hooks, Table.X86, args.null, "--null"),
               *select_hooks(hooks, Table.PMU, args.null_pmu, "--null-pmu"))
     if args.vendor == "kvm-amd" and nulled:

@@ -13,6 +13,7 @@ from tabulate import tabulate
 from . import ktap
 from .build import SELFTESTS, selftest_names
 from .errors import GuestError, UsageError
+from .guest import Guest
 from .progress import Progress
 from .runner import prepare, target_hooks
 
@@ -55,14 +56,19 @@ def cmd_selftest(args: argparse.Namespace) -> int:
     unknown = [t for t in chosen if t not in names]
     if unknown:
         raise UsageError(f"unknown selftest {', '.join(unknown)}", f"valid: {', '.join(names)}")
-    tree, hooks = target_hooks(args, progress)
+    tree, _, hooks = target_hooks(args, progress)
     prepared = prepare(args, progress, tree, hooks)
     runs: list[SelftestRun] = []
     session = prepared.session("selftest", progress, args.test_timeout)
-    try:
+
+    def quiet_guest() -> Guest:
         guest = session.guest()
         # keep kernel messages off the console: each test reads the log it needs from /dev/kmsg
         guest.check("dmesg -n 1", stage="quieting the console")
+        return guest
+
+    try:
+        guest = quiet_guest()
         for name in chosen:
             progress.stage("selftest", name)
             started = time.monotonic()
@@ -72,8 +78,7 @@ def cmd_selftest(args: argparse.Namespace) -> int:
             except GuestError as exc:
                 output, code = getattr(exc, "console", str(exc)), None
                 session.close()
-                guest = session.guest()
-                guest.check("dmesg -n 1", stage="quieting the console")
+                guest = quiet_guest()
             run = SelftestRun(name, code, ktap.parse(output), time.monotonic() - started, output)
             runs.append(run)
             if not args.quiet:
