@@ -16,9 +16,12 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from . import evidence
 from .cpp import Evaluator, Line, logical_lines, preprocess
 from .errors import ParseError
+from .evidence import Kind
 from .hooks import Hook, HookClass, HookSet, Table
+from .scenario import load_record, own_output
 
 # vendor -> table -> (file, variable) of the static ops table
 VENDOR_TABLES: dict[str, dict[Table, tuple[str, str]]] = {
@@ -278,31 +281,25 @@ _STEPS = ("open", "api_version", "create_vm", "set_memory", "create_vcpu", "get_
 
 def bite(hook: Hook, output: str, crashed: str | None, hung: bool, hooks: HookSet) -> Bite:
     """Classify one warn-mode lifecycle with ``hook`` NULL (pure: unit-tested on real output)."""
-    from . import evidence
-    from .evidence import Kind
-    from .scenario import own_output, split_output
-
-    text = own_output(output)
-    harness, kernel_log = split_output(text)
-    records = evidence.parse(harness if (crashed or hung) else harness + "\n" + kernel_log, hooks)
+    text = own_output(output)  # harness lines and, unless the guest died, the scenario's kernel log
+    records = evidence.parse(text, hooks)
     probe = [r for r in records if r.kind is Kind.PROBE]
-    loads = [r for r in records if r.kind is Kind.LOAD and r.module == "kvm-null" and r.status is not None]
+    load = load_record(records)
     done = [r.title for r in probe if not r.status]
     last = max((_STEPS.index(t) for t in done if t in _STEPS), default=-1)
-    next_step = "load" if not loads else (_STEPS[last + 1] if last + 1 < len(_STEPS) else "unload")
+    next_step = "load" if not load else (_STEPS[last + 1] if last + 1 < len(_STEPS) else "unload")
     if crashed or hung:
-        crash = next((r for r in evidence.parse(text, hooks) if r.kind is Kind.CRASH), None)
+        crash = next((r for r in records if r.kind is Kind.CRASH), None)
         if hung:
             return Bite(hook, next_step, "hang: the step never returned", probe[-1].text if probe else "")
         title = crash.title if crash and crash.title else crashed or "crash"
         where = f" in {crash.function}" if crash and crash.function else ""
         return Bite(hook, next_step, f"oops: {title}{where}", crash.text if crash else title)
-    if loads and loads[0].status:
-        name = loads[0].errno_name or str(loads[0].status)
-        return Bite(hook, "load", f"load fails with {name}", loads[0].text)
-    if loads and loads[0].detail == "absent":
+    if load and load.status:
+        return Bite(hook, "load", f"load fails with {load.errno_name or load.status}", load.text)
+    if load and load.detail == "absent":
         return Bite(hook, "load", "insmod exits 0, but no module is loaded: vendor init returned garbage",
-                    loads[0].text)
+                    load.text)
     skipped = next((r for r in probe if r.status == 4), None)
     if skipped:
         return Bite(hook, skipped.title, "no /dev/kvm after a successful load", skipped.text)
@@ -312,7 +309,7 @@ def bite(hook: Hook, output: str, crashed: str | None, hung: bool, hooks: HookSe
     run = next((r for r in probe if r.title == "run"), None)
     if run and run.detail and "hardware_exit_reason=0x6b766d6e756c6c" not in run.detail:
         return Bite(hook, "run", f"returns a wrong exit ({run.detail})", run.text)
-    unload = re.search(r"kvmnull-unload: kvm-null status=(\d+)", harness)
+    unload = re.search(r"kvmnull-unload: kvm-null status=(\d+)", text)
     if unload and unload.group(1) != "0":
         return Bite(hook, "unload", f"rmmod fails (status {unload.group(1)})", unload.group(0))
     other = [r for r in records if r.kind is Kind.WARN and r.hook is None]

@@ -70,14 +70,14 @@ class ScenarioRun:
     hung: bool = False
 
 
-def initramfs_for(build: BuildResult, busybox: Path, dest: Path, extra_programs: dict[str, Path] | None = None) -> Path:
-    archive = guest_archive(busybox, build.modules(), {**build.programs(), **(extra_programs or {})})
+def initramfs_for(build: BuildResult, busybox: Path, dest: Path) -> Path:
+    archive = guest_archive(busybox, build.modules(), build.programs())
     archive.add_bytes("bin/kvmnull-scenario", SCENARIO_SCRIPT.encode(), 0o755)
     archive.write(dest)
     return dest
 
 
-def _load(records: Sequence[Record]) -> Record | None:
+def load_record(records: Sequence[Record]) -> Record | None:
     """The harness's own load line of the scenario's vendor."""
     for record in records:
         if record.kind is Kind.LOAD and record.status is not None and record.module in ("kvm-null", "kvm-amd"):
@@ -117,7 +117,7 @@ def observe(run: ScenarioRun, hooks: HookSet) -> Observation:
     harness, kernel_log = split_output(run.output)
     harness_records = evidence.parse(harness, hooks)
     records = evidence.parse(kernel_log, hooks)
-    load = _load(harness_records)
+    load = load_record(harness_records)
     status = load.status if load else None
     refused = {f"{r.table}.{r.hook}" for r in records if r.kind is Kind.HOOK_REFUSED}
     warns = [r for r in records if r.kind is Kind.WARN]
