@@ -17,8 +17,6 @@ from .hooks import HookClass, Table
 from .progress import Progress
 from .runner import prepare, select_hooks, target_hooks
 
-SECTIONS = ("census", "bitemap")
-
 
 def replace_section(document: str, name: str, body: str) -> str:
     """Replace what stands between ``<!-- kvmnull:NAME -->`` and ``<!-- /kvmnull:NAME -->``."""

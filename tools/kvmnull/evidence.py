@@ -31,7 +31,6 @@ _WARNING = re.compile(
     r"(?P<function>[\w.]+)\+0x[0-9a-f]+/0x[0-9a-f]+(?: \[(?P<module>[\w-]+)\])?"
 )
 _TAINTED = re.compile(r"\bTainted: (?P<flags>[A-Z ]+?)(?=\s+\d+\.\d+|\s*$|\s+#)")
-_TAINT_LIST = re.compile(r"^Tainted: (?P<list>(?:\[[A-Z]\]=\w+(?:, )?)+)")
 _CRASH = re.compile(
     r"(?P<title>BUG: [^\r\n]+|Oops: [^\r\n]+|general protection fault[^\r\n]*|"
     r"Kernel panic - not syncing[^\r\n]*|kernel BUG at [^\r\n]+|"

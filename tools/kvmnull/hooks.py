@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import enum
 import re
-from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -299,7 +298,3 @@ def load_hooks(source: Path, evaluator: Evaluator) -> HookSet:
             if decl.name not in listed:
                 hooks.append(Hook(table, decl.name, HookClass.UNCLASSIFIED, decl, None, None))
     return HookSet(tuple(hooks))
-
-
-def hooks_by_names(hooks: Iterable[Hook]) -> dict[str, Hook]:
-    return {h.key: h for h in hooks}
