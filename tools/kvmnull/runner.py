@@ -148,9 +148,7 @@ def cmd_evidence(args: argparse.Namespace) -> int:
     hooks = None
     if args.kernel or not args.no_kernel:
         try:
-            target = packages.Target.parse(args.kernel)
-            tree = packages.fetch(target, packages.cache_root(args.cache), progress, offline=True)
-            hooks = load_hooks(tree.source, kconfig.load(tree).evaluator())
+            _, _, hooks = target_hooks(args, progress)  # offline: a log is read, nothing fetched
         except KvmnullError as exc:
             if args.kernel:  # asked for by name: that is an error, not a detail
                 raise
@@ -208,4 +206,4 @@ def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser],
     ev.add_argument("--cache", metavar="DIR", help="cache folder")
     ev.add_argument("--json", metavar="FILE", help="write the records as JSON")
     ev.add_argument("-v", "--verbose", action="store_true")
-    ev.set_defaults(handler=cmd_evidence)
+    ev.set_defaults(handler=cmd_evidence, offline=True)
