@@ -31,15 +31,22 @@ MODULE_DESCRIPTION("KVM vendor module whose hooks are counting stubs, for testin
 MODULE_LICENSE("GPL");
 MODULE_INFO(test, "Y");
 
+/* " @mandatory @optional @ret0 @all", from kvm_null_abi.h */
+#define KVM_NULL_CLASS_SELECTOR(id, text) " @" text
+#define KVM_NULL_SELECTORS \
+	KVM_NULL_CLASSES(KVM_NULL_CLASS_SELECTOR) " @" KVM_NULL_SELECT_ALL
+
 static char *null_hooks;
 module_param_named(null, null_hooks, charp, 0444);
 MODULE_PARM_DESC(null,
-		 "kvm_x86_ops hooks to leave NULL: comma list of hook names and @mandatory, @optional, @ret0, @all");
+		 "kvm_x86_ops hooks to leave NULL: comma list of hook names and class selectors:"
+		 KVM_NULL_SELECTORS);
 
 static char *null_pmu_hooks;
 module_param_named(null_pmu, null_pmu_hooks, charp, 0444);
 MODULE_PARM_DESC(null_pmu,
-		 "kvm_pmu_ops hooks to leave NULL: comma list of hook names and @mandatory, @optional, @all");
+		 "kvm_pmu_ops hooks to leave NULL: comma list of hook names and class selectors:"
+		 KVM_NULL_SELECTORS);
 
 /* Read when the module is removed, so it is safe to change at run time. */
 static bool log_calls_at_exit;
@@ -166,14 +173,38 @@ static int kvm_null_set_hv_timer(struct kvm_vcpu *vcpu, u64 deadline,
 
 #define KVM_NULL_IMPL_x86_set_hv_timer kvm_null_set_hv_timer
 
+static void kvm_null_patch_hypercall(struct kvm_vcpu *vcpu,
+				     unsigned char *hypercall_addr)
+{
+	/* the three bytes KVM writes over the guest's hypercall: VMCALL */
+	hypercall_addr[0] = 0x0f;
+	hypercall_addr[1] = 0x01;
+	hypercall_addr[2] = 0xc1;
+}
+
+#define KVM_NULL_IMPL_x86_patch_hypercall kvm_null_patch_hypercall
+
+/*
+ * Void hooks whose pointer parameters are inputs: the stub, which writes
+ * nothing, is right for them.  kvmnull warns about any other void hook with
+ * such parameters and no KVM_NULL_IMPL_, and fails the build on an override
+ * of a hook the target does not have.
+ */
+#define KVM_NULL_INPUTS_x86_set_segment
+#define KVM_NULL_INPUTS_x86_set_idt
+#define KVM_NULL_INPUTS_x86_set_gdt
+#define KVM_NULL_INPUTS_x86_load_eoi_exitmap
+#define KVM_NULL_INPUTS_x86_deliver_interrupt
+
 #include "kvm_null_hooks.h"
 
+#define KVM_NULL_CLASS_NAME(id, text) [KVM_NULL_##id] = text,
 static const char * const kvm_null_class_names[] = {
-	[KVM_NULL_MANDATORY] = "mandatory",
-	[KVM_NULL_OPTIONAL] = "optional",
-	[KVM_NULL_OPTIONAL_RET0] = "ret0",
-	[KVM_NULL_UNCLASSIFIED] = "unclassified",
+	KVM_NULL_CLASSES(KVM_NULL_CLASS_NAME)
+	[KVM_NULL_UNCLASSIFIED] = KVM_NULL_UNCLASSIFIED_NAME,
 };
+
+#undef KVM_NULL_CLASS_NAME
 
 static DECLARE_BITMAP(kvm_null_x86_nulled, KVM_NULL_NR_X86);
 static DECLARE_BITMAP(kvm_null_pmu_nulled, KVM_NULL_NR_PMU);
@@ -219,21 +250,32 @@ static struct kvm_x86_ops kvm_null_x86_ops __initdata = {
 	KVM_NULL_X86_OPS
 };
 
+/* Is @token "@" and a class selector of kvm_null_abi.h? */
+static bool kvm_null_is_class(const char *token)
+{
+	int i;
+
+	if (token[0] != '@')
+		return false;
+	if (!strcmp(token + 1, KVM_NULL_SELECT_ALL))
+		return true;
+	for (i = 0; i < ARRAY_SIZE(kvm_null_class_names); i++)
+		if (i != KVM_NULL_UNCLASSIFIED &&
+		    !strcmp(token + 1, kvm_null_class_names[i]))
+			return true;
+	return false;
+}
+
 /* Does @token ("@class" or a hook name) select @hook? */
 static bool kvm_null_token_selects(const char *token,
 				   const struct kvm_null_hook *hook)
 {
 	if (token[0] != '@')
 		return !strcmp(token, hook->name);
-	if (!strcmp(token, "@all"))
-		return hook->class != KVM_NULL_UNCLASSIFIED;
-	return !strcmp(token + 1, kvm_null_class_names[hook->class]);
-}
-
-static bool kvm_null_is_class(const char *token)
-{
-	return !strcmp(token, "@all") || !strcmp(token, "@mandatory") ||
-	       !strcmp(token, "@optional") || !strcmp(token, "@ret0");
+	if (hook->class == KVM_NULL_UNCLASSIFIED)
+		return false;
+	return !strcmp(token + 1, KVM_NULL_SELECT_ALL) ||
+	       !strcmp(token + 1, kvm_null_class_names[hook->class]);
 }
 
 /* Mark the hooks that the comma list @list of parameter @param names. */
@@ -265,8 +307,8 @@ static int kvm_null_select(const struct kvm_null_table *table,
 			}
 		}
 		if (!found) {
-			pr_err("%s=: unknown %s hook or class '%s' (classes: @mandatory @optional @ret0 @all)\n",
-			       param, table->name, token);
+			pr_err("%s=: unknown %s hook or class '%s' (classes:%s)\n",
+			       param, table->name, token, KVM_NULL_SELECTORS);
 			r = -EINVAL;
 			break;
 		}
@@ -320,12 +362,12 @@ static int kvm_null_calls_show(struct seq_file *m, void *unused)
 	const struct kvm_null_hook *hook;
 	int i;
 
-	seq_puts(m, "# table hook class state calls\n");
+	seq_puts(m, KVM_NULL_CALLS_HEADER);
 	for (table = kvm_null_tables;
 	     table < kvm_null_tables + ARRAY_SIZE(kvm_null_tables); table++) {
 		for (i = 0; i < table->nr; i++) {
 			hook = &table->hooks[i];
-			seq_printf(m, "%s %s %s %s %lld\n", table->name,
+			seq_printf(m, KVM_NULL_CALLS_FORMAT, table->name,
 				   hook->name, kvm_null_class_names[hook->class],
 				   table->nulled && test_bit(i, table->nulled) ?
 				   "null" : "stub",

@@ -27,7 +27,7 @@ int main(void)
 	counts = path_exists(CALLS_FILE);
 	if (!counts)
 		ksft_print_msg("no %s: hook counts are not checked\n", CALLS_FILE);
-	ksft_set_plan(6);
+	ksft_set_plan(7);
 
 	r = open("/dev/kvm", O_RDWR | O_CLOEXEC);
 	expect(r >= 0 && ioctl(r, KVM_GET_API_VERSION, 0) == KVM_API_VERSION,
@@ -79,5 +79,6 @@ int main(void)
 	       "destroy", "expected vcpu_free and vm_destroy called\n");
 
 	unload_module("kvm_null");
+	expect_no_new_warn();
 	ksft_finished();
 }

@@ -6,6 +6,11 @@
  *
  * Modules are loaded from $KVMNULL_MODULES (default /modules): kvm-null.ko
  * and, for load_test, kvm-amd.ko.  kvm.ko must already be loaded.
+ *
+ * Every test starts with no vendor registered and, on every exit path
+ * (ksft_exit_*() and ksft_finished() call exit()), unloads the vendor it
+ * left loaded and restores kvm.missing_hook: a failing test does not turn
+ * the tests after it into skips.
  */
 #ifndef KVM_NULL_UTIL_H
 #define KVM_NULL_UTIL_H
@@ -26,12 +31,10 @@
 #include <unistd.h>
 
 #include "kselftest.h"
-#include "../module/kvm_null_abi.h"
+#include "kvm_null_user.h"
 
 #define MISSING_HOOK_PARAM	"/sys/module/kvm/parameters/missing_hook"
-#define CALLS_FILE		"/sys/kernel/debug/" KVM_NULL_DEBUGFS_CALLS
-#define GUEST_MEM_SIZE		0x10000
-#define GUEST_ENTRY		0x1000
+#define TAINT_WARN_BIT		9
 
 /*
  * One KTAP result named @name; when @ok is false, the expected-versus-actual
@@ -156,7 +159,45 @@ static inline void set_missing_hook(const char *policy)
 				   policy, r ? strerror(-r) : now);
 }
 
-/* Prerequisites: the patched kvm.ko loaded, no vendor registered, kvm-null.ko. */
+/* The kernel's taint flags, or -1 if unreadable. */
+static inline long taint_flags(void)
+{
+	char value[32];
+
+	if (__read_file("/proc/sys/kernel/tainted", value, sizeof(value)))
+		return -1;
+	return strtol(value, NULL, 10);
+}
+
+struct vm;
+static inline void vm_destroy(struct vm *vm);
+static struct vm *live_vm;
+
+/* What the test found at its start, restored by restore_start_state(). */
+static char start_policy[32];
+static long start_taint;
+
+/*
+ * No vendor was registered at the start, so any vendor registered now is
+ * the test's own: close the VM it holds, unload it, and put
+ * kvm.missing_hook back.
+ */
+static inline void restore_start_state(void)
+{
+	if (live_vm)
+		vm_destroy(live_vm);
+	if (module_loaded("kvm_null"))
+		__unload_module("kvm_null");
+	if (module_loaded("kvm_amd"))
+		__unload_module("kvm_amd");
+	if (start_policy[0])
+		__write_file(MISSING_HOOK_PARAM, start_policy);
+}
+
+/*
+ * Prerequisites: the patched kvm.ko loaded, no vendor registered, kvm-null.ko.
+ * Then remember the state to restore at exit, and the taint to compare with.
+ */
 static inline void require_patched_kvm_and_no_vendor(void)
 {
 	char path[PATH_MAX];
@@ -170,6 +211,33 @@ static inline void require_patched_kvm_and_no_vendor(void)
 	module_path(path, sizeof(path), "kvm-null");
 	if (!path_exists(path))
 		ksft_exit_skip("%s not found (set KVMNULL_MODULES)\n", path);
+	if (__read_file(MISSING_HOOK_PARAM, start_policy, sizeof(start_policy)))
+		ksft_exit_skip("cannot read %s\n", MISSING_HOOK_PARAM);
+	start_taint = taint_flags();
+	atexit(restore_start_state);
+}
+
+/* Was the kernel already tainted W (a WARN happened) when the test started? */
+static inline bool warned_before_start(void)
+{
+	return start_taint < 0 || (start_taint & (1L << TAINT_WARN_BIT));
+}
+
+/*
+ * For tests that must not WARN: one result comparing the W taint flag with
+ * the start.  A kernel already tainted W cannot tell: that is a skip.
+ */
+static inline void expect_no_new_warn(void)
+{
+	long taint = taint_flags();
+
+	if (warned_before_start()) {
+		ksft_test_result_skip("no_warn: kernel already tainted W at start\n");
+		return;
+	}
+	expect(taint >= 0 && !(taint & (1L << TAINT_WARN_BIT)), "no_warn",
+	       "expected taint bit %d (W) still clear, got tainted=%ld\n",
+	       TAINT_WARN_BIT, taint);
 }
 
 /* The kernel log written after kmsg_open(): one message per line. */
@@ -209,19 +277,20 @@ static inline char *kmsg_read(int fd, char *buf, size_t size)
 static inline long long __hook_calls(const char *table, const char *hook,
 				     char *state, size_t state_size)
 {
-	char line[256], t[32], h[96], c[32], s[16];
-	long long calls, found = -ENOENT;
+	struct hook_calls hc;
+	long long found = -ENOENT;
+	char line[256];
 	FILE *f = fopen(CALLS_FILE, "r");
 
 	if (!f)
 		return -errno;
 	while (fgets(line, sizeof(line), f)) {
-		if (sscanf(line, "%31s %95s %31s %15s %lld", t, h, c, s, &calls) != 5)
+		if (!parse_calls_line(line, &hc))
 			continue;
-		if (!strcmp(t, table) && !strcmp(h, hook)) {
-			found = calls;
+		if (!strcmp(hc.table, table) && !strcmp(hc.hook, hook)) {
+			found = hc.calls;
 			if (state)
-				snprintf(state, state_size, "%s", s);
+				snprintf(state, state_size, "%s", hc.state);
 		}
 	}
 	fclose(f);
@@ -253,6 +322,7 @@ struct vm {
 	unsigned char *mem;
 };
 
+
 static inline int __vm_create(struct vm *vm)
 {
 	struct kvm_userspace_memory_region region = {
@@ -260,6 +330,7 @@ static inline int __vm_create(struct vm *vm)
 	};
 
 	memset(vm, 0, sizeof(*vm));
+	live_vm = vm;
 	vm->kvm = open("/dev/kvm", O_RDWR | O_CLOEXEC);
 	if (vm->kvm < 0)
 		return -errno;
@@ -270,7 +341,7 @@ static inline int __vm_create(struct vm *vm)
 		       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if (vm->mem == MAP_FAILED)
 		return -errno;
-	vm->mem[GUEST_ENTRY] = 0xf4;	/* hlt */
+	vm->mem[GUEST_ENTRY] = GUEST_HLT;
 	region.userspace_addr = (unsigned long)vm->mem;
 	if (ioctl(vm->fd, KVM_SET_USER_MEMORY_REGION, &region))
 		return -errno;
@@ -303,6 +374,8 @@ static inline void vm_destroy(struct vm *vm)
 	if (vm->mem && vm->mem != MAP_FAILED)
 		munmap(vm->mem, GUEST_MEM_SIZE);
 	memset(vm, 0, sizeof(*vm));
+	if (live_vm == vm)
+		live_vm = NULL;
 }
 
 /* KVM_RUN once; the exit must be kvm-null's (see kvm_null_abi.h). */

@@ -20,7 +20,7 @@ int main(void)
 	ksft_print_header();
 	require_patched_kvm_and_no_vendor();
 	set_missing_hook("refuse");
-	ksft_set_plan(5);
+	ksft_set_plan(6);
 
 	r = __load_module("kvm-null", "null=@optional,@ret0 null_pmu=@optional");
 	expect(!r, "load", "expected 0, got %s\n", strerror(-r));
@@ -51,5 +51,6 @@ int main(void)
 	}
 
 	unload_module("kvm_null");
+	expect_no_new_warn();
 	ksft_finished();
 }

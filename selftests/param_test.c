@@ -33,7 +33,7 @@ int main(void)
 	ksft_print_header();
 	require_patched_kvm_and_no_vendor();
 	set_missing_hook("refuse");
-	ksft_set_plan(6);
+	ksft_set_plan(7);
 
 	rejected("null_unknown_hook", "null=vcpu_creat",
 		 "null=: unknown x86 hook or class 'vcpu_creat'");
@@ -62,5 +62,6 @@ int main(void)
 	       "expected warn to be accepted and read back, got %s, %s\n",
 	       strerror(-r), value);
 	set_missing_hook("refuse");
+	expect_no_new_warn();
 	ksft_finished();
 }

@@ -2,9 +2,9 @@
 /*
  * kvmnull-probe: walk one VM lifecycle through /dev/kvm and report each step.
  *
- * Steps: open, api_version, create_vm, set_memory, create_vcpu, get_regs,
- * set_regs, get_sregs, set_sregs, run, close_vcpu, close_vm.  The vCPU starts
- * in real mode at a HLT, so a real vendor exits with KVM_EXIT_HLT.
+ * Steps: KVM_NULL_PROBE_STEPS of kvm_null_abi.h (open /dev/kvm through
+ * close_vm).  The vCPU starts in real mode at a HLT, so a real vendor exits
+ * with KVM_EXIT_HLT.
  *
  * Each step prints one line
  *
@@ -29,12 +29,21 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-#include "../module/kvm_null_abi.h"
+#include "kvm_null_user.h"
 
 #define KSFT_SKIP 4
-#define GUEST_MEM_SIZE 0x10000
-#define GUEST_ENTRY 0x1000
-#define CALLS_PATH "/sys/kernel/debug/" KVM_NULL_DEBUGFS_CALLS
+
+#define PROBE_STEP(name) STEP_##name,
+enum probe_step { KVM_NULL_PROBE_STEPS(PROBE_STEP) NR_STEPS };
+#undef PROBE_STEP
+
+#define PROBE_STEP(name) [STEP_##name] = #name,
+static const char * const step_names[NR_STEPS] = {
+	KVM_NULL_PROBE_STEPS(PROBE_STEP)
+};
+
+#undef PROBE_STEP
+#define STEP(name) step_names[STEP_##name]
 
 static int show_counts;
 
@@ -64,24 +73,23 @@ static const char *errno_name(int err)
 /* Print, then reset, kvm-null's non-zero call counts. */
 static void dump_counts(const char *step)
 {
-	char line[256], table[32], hook[96], class[32], state[16];
-	long long calls;
+	struct hook_calls hc;
+	char line[256];
 	FILE *f;
 	int fd;
 
 	if (!show_counts)
 		return;
-	f = fopen(CALLS_PATH, "r");
+	f = fopen(CALLS_FILE, "r");
 	if (!f)
 		return;
 	while (fgets(line, sizeof(line), f)) {
-		if (sscanf(line, "%31s %95s %31s %15s %lld", table, hook, class,
-			   state, &calls) == 5 && calls > 0)
-			printf("kvmnull-probe: calls %s %s.%s %lld\n", step, table,
-			       hook, calls);
+		if (parse_calls_line(line, &hc) && hc.calls > 0)
+			printf("kvmnull-probe: calls %s %s.%s %lld\n", step,
+			       hc.table, hc.hook, hc.calls);
 	}
 	fclose(f);
-	fd = open(CALLS_PATH, O_WRONLY);
+	fd = open(CALLS_FILE, O_WRONLY);
 	if (fd >= 0) {
 		if (write(fd, "0\n", 2) < 0)
 			perror("reset counts");
@@ -133,24 +141,24 @@ int main(int argc, char **argv)
 
 	kvm = open("/dev/kvm", O_RDWR | O_CLOEXEC);
 	if (kvm < 0 && errno == ENOENT) {
-		printf("kvmnull-probe: step open skip no /dev/kvm\n");
+		printf("kvmnull-probe: step %s skip no /dev/kvm\n", STEP(open));
 		return KSFT_SKIP;
 	}
-	if (report("open", kvm, NULL))
+	if (report(STEP(open), kvm, NULL))
 		return 1;
 
 	r = ioctl(kvm, KVM_GET_API_VERSION, 0);
 	snprintf(detail, sizeof(detail), "version=%d", r);
-	if (report("api_version", r, r >= 0 ? detail : NULL))
+	if (report(STEP(api_version), r, r >= 0 ? detail : NULL))
 		return 1;
 	if (r != KVM_API_VERSION) {
-		printf("kvmnull-probe: step api_version fail EPROTO expected %d, got %d\n",
-		       KVM_API_VERSION, r);
+		printf("kvmnull-probe: step %s fail EPROTO expected %d, got %d\n",
+		       STEP(api_version), KVM_API_VERSION, r);
 		return 1;
 	}
 
 	vm = ioctl(kvm, KVM_CREATE_VM, 0);
-	if (report_fd("create_vm", vm))
+	if (report_fd(STEP(create_vm), vm))
 		return 1;
 
 	/* one page of guest memory holding a HLT, where the vCPU will start */
@@ -158,17 +166,17 @@ int main(int argc, char **argv)
 		   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if (mem == MAP_FAILED)
 		return report("guest_memory", -1, NULL) ? 1 : 0;
-	mem[GUEST_ENTRY] = 0xf4;	/* hlt */
+	mem[GUEST_ENTRY] = GUEST_HLT;
 	region.slot = 0;
 	region.guest_phys_addr = 0;
 	region.memory_size = GUEST_MEM_SIZE;
 	region.userspace_addr = (unsigned long)mem;
 	r = ioctl(vm, KVM_SET_USER_MEMORY_REGION, &region);
-	if (report("set_memory", r, NULL))
+	if (report(STEP(set_memory), r, NULL))
 		return 1;
 
 	vcpu = ioctl(vm, KVM_CREATE_VCPU, 0);
-	if (report_fd("create_vcpu", vcpu))
+	if (report_fd(STEP(create_vcpu), vcpu))
 		return 1;
 
 	size = ioctl(kvm, KVM_GET_VCPU_MMAP_SIZE, 0);
@@ -178,31 +186,31 @@ int main(int argc, char **argv)
 	if (run == MAP_FAILED)
 		return report("mmap_run", -1, NULL) ? 1 : 0;
 
-	if (report("get_regs", ioctl(vcpu, KVM_GET_REGS, &regs), NULL))
+	if (report(STEP(get_regs), ioctl(vcpu, KVM_GET_REGS, &regs), NULL))
 		return 1;
 	regs.rip = GUEST_ENTRY;
 	regs.rax = 0x6b766d;
 	regs.rflags = 0x2;
-	if (report("set_regs", ioctl(vcpu, KVM_SET_REGS, &regs), NULL))
+	if (report(STEP(set_regs), ioctl(vcpu, KVM_SET_REGS, &regs), NULL))
 		return 1;
-	if (report("get_sregs", ioctl(vcpu, KVM_GET_SREGS, &sregs), NULL))
+	if (report(STEP(get_sregs), ioctl(vcpu, KVM_GET_SREGS, &sregs), NULL))
 		return 1;
 	sregs.cs.base = 0;	/* real mode, CS:IP = 0:GUEST_ENTRY */
 	sregs.cs.selector = 0;
-	if (report("set_sregs", ioctl(vcpu, KVM_SET_SREGS, &sregs), NULL))
+	if (report(STEP(set_sregs), ioctl(vcpu, KVM_SET_SREGS, &sregs), NULL))
 		return 1;
 
 	r = ioctl(vcpu, KVM_RUN, 0);
 	snprintf(detail, sizeof(detail), "exit_reason=%u hardware_exit_reason=0x%llx",
 		 run->exit_reason,
 		 (unsigned long long)run->hw.hardware_exit_reason);
-	if (report("run", r, r >= 0 ? detail : NULL))
+	if (report(STEP(run), r, r >= 0 ? detail : NULL))
 		return 1;
 
 	munmap(run, size);
-	if (report("close_vcpu", close(vcpu), NULL))
+	if (report(STEP(close_vcpu), close(vcpu), NULL))
 		return 1;
-	if (report("close_vm", close(vm), NULL))
+	if (report(STEP(close_vm), close(vm), NULL))
 		return 1;
 	close(kvm);
 	printf("kvmnull-probe: done\n");

@@ -26,8 +26,8 @@ struct hook {
 /* The mandatory hooks, as a complete kvm-null reports them in debugfs. */
 static int mandatory_hooks(struct hook *hooks, int max)
 {
-	char line[256], class[32], state[16];
-	long long calls;
+	struct hook_calls hc;
+	char line[256];
 	int n = 0;
 	FILE *f;
 
@@ -38,10 +38,11 @@ static int mandatory_hooks(struct hook *hooks, int max)
 		ksft_exit_skip("%s: %s\n", CALLS_FILE, strerror(errno));
 	}
 	while (n < max && fgets(line, sizeof(line), f)) {
-		if (sscanf(line, "%31s %95s %31s %15s %lld", hooks[n].table,
-			   hooks[n].name, class, state, &calls) == 5 &&
-		    !strcmp(class, "mandatory"))
-			n++;
+		if (!parse_calls_line(line, &hc) || strcmp(hc.class, "mandatory"))
+			continue;
+		snprintf(hooks[n].table, sizeof(hooks[n].table), "%s", hc.table);
+		snprintf(hooks[n].name, sizeof(hooks[n].name), "%s", hc.hook);
+		n++;
 	}
 	fclose(f);
 	unload_module("kvm_null");
@@ -86,7 +87,7 @@ int main(void)
 	require_patched_kvm_and_no_vendor();
 	set_missing_hook("refuse");
 	n = mandatory_hooks(hooks, MAX_HOOKS);
-	ksft_set_plan(n + 2);
+	ksft_set_plan(n + 3);
 	kmsg = kmsg_open();
 
 	for (i = 0; i < n; i++) {
@@ -133,5 +134,6 @@ int main(void)
 	       slab, percpu);
 
 	close(kmsg);
+	expect_no_new_warn();
 	ksft_finished();
 }

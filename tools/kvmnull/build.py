@@ -12,22 +12,22 @@ when complete.
 
 from __future__ import annotations
 
+import ast
 import hashlib
 import json
 import os
 import re
 import shutil
-import subprocess
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import kconfig
+from . import kconfig, process
 from .errors import BuildError
 from .hooks import HookSet, load_hooks
 from .packages import PATCHES, KernelTree, staged_folder
 from .progress import Progress
-from .stubgen import GENERATED_HEADER, generate
+from .stubgen import write_header
 
 REPO = Path(__file__).resolve().parents[2]
 MANIFEST = "build.json"
@@ -103,17 +103,38 @@ def patch_files(series: str) -> list[Path]:
     return patches
 
 
+def package_imports(path: Path) -> set[str]:
+    """The kvmnull modules that the module at ``path`` imports."""
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.ImportFrom) and node.level == 1:
+            found.update([node.module.split(".")[0]] if node.module else [a.name for a in node.names])
+    return found
+
+
+def _python_inputs() -> list[Path]:
+    """This module and every kvmnull module it imports, directly or not: the Python a build runs."""
+    package = Path(__file__).resolve().parent
+    seen: set[str] = set()
+    todo = [Path(__file__).stem]
+    while todo:
+        name = todo.pop()
+        if name not in seen:
+            seen.add(name)
+            todo += package_imports(package / f"{name}.py")
+    return sorted(package / f"{name}.py" for name in seen)
+
+
 def _inputs(tree: KernelTree) -> list[Path]:
-    files = [
+    """Every file that shapes a build: patches, C, Kbuild files, and the Python that drives it."""
+    return [
         *patch_files(tree.series),
         REPO / "kbuild" / "kvm.Kbuild",
         *sorted((REPO / "module").glob("*.[ch]")),
         REPO / "module" / "Kbuild",
         *sorted(p for p in SELFTESTS.iterdir() if p.is_file()),
-        # what decides the generated code and the build steps
-        *(REPO / "tools" / "kvmnull" / f for f in ("cpp.py", "hooks.py", "stubgen.py", "build.py")),
+        *_python_inputs(),
     ]
-    return files
 
 
 def build_key(tree: KernelTree) -> str:
@@ -123,19 +144,13 @@ def build_key(tree: KernelTree) -> str:
     return digest.hexdigest()[:16]
 
 
+# a limit that only catches a build that stopped making progress (kvm.ko takes ~30 s on 2 cores)
+MAKE_TIMEOUT = 1800.0
+
+
 def _make(argv: list[str], log: Path, progress: Progress, what: str) -> str:
-    progress.command(argv)
-    with open(log, "a") as sink:
-        sink.write(f"$ {' '.join(argv)}\n")
-        sink.flush()
-        result = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, check=False)
-        sink.write(result.stdout)
-    if result.returncode != 0:
-        errors = [line for line in result.stdout.splitlines() if "error" in line.lower()]
-        tail = "\n".join((errors or result.stdout.splitlines())[-15:])
-        raise BuildError(f"{what} failed (exit {result.returncode}):\n{tail}",
-                         f"full log: {log}; run with -v to see the make command")
-    return result.stdout
+    return process.run(argv, stage=what, log=log, progress=progress, timeout=MAKE_TIMEOUT,
+                       error=BuildError).output
 
 
 def _check_tools(tree: KernelTree) -> None:
@@ -156,12 +171,10 @@ def _apply_patches(series: str, dest: Path, log: Path, progress: Progress) -> No
     for patch in patch_files(series):
         progress.stage("build", f"applying {patch.name}")
         argv = ["patch", "-p1", "--batch", "--forward", "-d", str(dest), "-i", str(patch)]
-        progress.command(argv)
-        result = subprocess.run(argv, capture_output=True, text=True, check=False)
-        with open(log, "a") as sink:
-            sink.write(f"$ {' '.join(argv)}\n{result.stdout}{result.stderr}")
-        if result.returncode != 0 or "offset" in result.stdout or "fuzz" in result.stdout:
-            raise BuildError(f"{patch.name} does not apply cleanly to the target source:\n{result.stdout.strip()}",
+        result = process.run(argv, stage=f"applying {patch.name}", log=log, progress=progress, timeout=60,
+                             error=BuildError, check=False)
+        if result.returncode != 0 or "offset" in result.output or "fuzz" in result.output:
+            raise BuildError(f"{patch.name} does not apply cleanly to the target source:\n{result.output.strip()}",
                              f"refresh the patch against this kernel (kbuild/patches/{series}/)")
 
 
@@ -177,7 +190,7 @@ def build(tree: KernelTree, progress: Progress, jobs: int | None = None, force: 
         return BuildResult(final, tree, time.monotonic() - started, True, tuple(data.get("kvm_null_warnings", [])))
 
     _check_tools(tree)
-    config = kconfig.load(tree)
+    config = kconfig.load(tree.source, tree.config, tree.release)
     for warning in config.check():
         progress.note(f"warning: {warning}")
     hooks = load_hooks(tree.source, config.evaluator())
@@ -209,20 +222,21 @@ def _build_in(work: Path, tree: KernelTree, hooks: HookSet, jobs: int, progress:
     _make([*common, f"M={kvm_dir}", "CONFIG_KVM_INTEL=", f"KCFLAGS=-fmacro-prefix-map={src}/=", "modules"],
           log, progress, "building kvm.ko")
 
-    gen = work / "gen"
-    gen.mkdir()
-    (gen / GENERATED_HEADER).write_text(generate(hooks, tree.release))
     module = work / "kvm-null"
     module.mkdir()
     for item in (REPO / "module").iterdir():
         if item.suffix in (".c", ".h") or item.name == "Kbuild":
             shutil.copy(item, module / item.name)
+    gen = work / "gen"
+    stub_warnings = write_header(hooks, tree.release, gen, module / "kvm_null.c")
+    for warning in stub_warnings:
+        progress.note(f"warning (stubs): {warning}")
     progress.stage("build", f"kvm-null.ko ({len(hooks.hooks)} generated stubs, W=1)")
     output = _make([*common, f"M={module}", f"KVM_SRC={src}", f"KVMNULL_GEN={gen}",
                     f"KBUILD_EXTRA_SYMBOLS={kvm_dir / 'Module.symvers'}",
                     f"KCFLAGS=-fmacro-prefix-map={module}/=module/", "W=1", "modules"],
                    log, progress, "building kvm-null.ko")
-    warnings = [line for line in output.splitlines() if "warning:" in line]
+    warnings = [line for line in output.splitlines() if "warning:" in line] + stub_warnings
 
     out = work / "out"
     out.mkdir()

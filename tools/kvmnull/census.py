@@ -16,12 +16,11 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import evidence
-from .cpp import Evaluator, Line, logical_lines, preprocess
+from . import abi, evidence, harness
+from .cpp import Evaluator, braced_body, logical_lines, preprocess
 from .errors import ParseError
-from .evidence import Kind
+from .evidence import Crash, Probe, Warn, of_type
 from .hooks import Hook, HookClass, HookSet, Table
-from .scenario import load_record, own_output
 
 # vendor -> table -> (file, variable) of the static ops table
 VENDOR_TABLES: dict[str, dict[Table, tuple[str, str]]] = {
@@ -109,17 +108,8 @@ def _read(source: Path, relative: str) -> str:
 
 def static_table(text: str, variable: str, evaluator: Evaluator) -> dict[str, Implementation]:
     """Designated initializers of ``... <variable> ... = { ... };``, every #if branch kept and judged."""
-    lines = list(logical_lines(text))
-    start = next((i for i, line in enumerate(lines) if re.search(rf"\b{variable}\b[^;]*=\s*\{{", line.text)), None)
-    if start is None:
-        raise ParseError(f"no static table {variable}", "the vendor's source changed shape")
-    body: list[Line] = []
-    depth = 0
-    for line in lines[start:]:
-        depth += line.text.count("{") - line.text.count("}")
-        body.append(line)
-        if depth <= 0:
-            break
+    body = braced_body(list(logical_lines(text)), re.compile(rf"\b{variable}\b[^;]*=\s*\{{"),
+                       f"static table {variable}")
     active = {g.line.number for g in preprocess(body, evaluator)}
     everything = preprocess(body, Evaluator(lambda _s: "y", {}))
     table: dict[str, Implementation] = {}
@@ -218,14 +208,14 @@ def _flags(hook: Hook, vendors: dict[str, Implementation | None], runtime: Itera
 
 # ---- dynamic part: which lifecycle phase first calls each hook ----
 
-PHASES = ("load", "open", "api_version", "create_vm", "set_memory", "create_vcpu", "get_regs", "set_regs",
-          "get_sregs", "set_sregs", "run", "close_vcpu", "close_vm", "unload")
+# the probe's steps, between loading and unloading kvm-null
+PHASES = ("load", *abi.load().probe_steps, "unload")
 LIFECYCLE = (
     "dmesg -c > /dev/null; echo refuse > /sys/module/kvm/parameters/missing_hook; "
-    "insmod /modules/kvm-null.ko log_calls_at_exit=1 && kvmnull-probe --counts; "
-    "echo 0 > /sys/kernel/debug/kvm_null/calls; rmmod kvm_null; dmesg"
+    f"insmod {harness.MODULES_DIR}/kvm-null.ko log_calls_at_exit=1 && {harness.PROBE} --counts; "
+    f"echo 0 > {abi.load().calls_path}; rmmod kvm_null; dmesg"
 )
-_PROBE_CALLS = re.compile(r"kvmnull-probe: calls (?P<phase>\w+) (?P<key>\w+\.\w+) (?P<calls>\d+)")
+_PROBE_CALLS = re.compile(rf"{harness.PROBE}: calls (?P<phase>\w+) (?P<key>\w+\.\w+) (?P<calls>\d+)")
 _UNLOAD_CALLS = re.compile(r"kvm_null: unload called (?P<key>\w+\.\w+) (?P<calls>\d+)")
 
 
@@ -274,45 +264,43 @@ class Bite:
                 "evidence": self.evidence}
 
 
-# the probe's steps that report success, in order (guest_memory, mmap_size and mmap_run report failures only)
-_STEPS = ("open", "api_version", "create_vm", "set_memory", "create_vcpu", "get_regs", "set_regs", "get_sregs",
-          "set_sregs", "run", "close_vcpu", "close_vm")
 
 
 def bite(hook: Hook, output: str, crashed: str | None, hung: bool, hooks: HookSet) -> Bite:
     """Classify one warn-mode lifecycle with ``hook`` NULL (pure: unit-tested on real output)."""
-    text = own_output(output)  # harness lines and, unless the guest died, the scenario's kernel log
+    text = evidence.own_output(output)  # harness lines and, unless the guest died, the scenario's kernel log
     records = evidence.parse(text, hooks)
-    probe = [r for r in records if r.kind is Kind.PROBE]
-    load = load_record(records)
-    done = [r.title for r in probe if not r.status]
-    last = max((_STEPS.index(t) for t in done if t in _STEPS), default=-1)
-    next_step = "load" if not load else (_STEPS[last + 1] if last + 1 < len(_STEPS) else "unload")
+    probe = of_type(records, Probe)
+    load = evidence.harness_load(records)
+    steps = abi.load().probe_steps  # guest_memory, mmap_size and mmap_run report failures only
+    done = [r.step for r in probe if r.ok]
+    last = max((steps.index(t) for t in done if t in steps), default=-1)
+    next_step = "load" if not load else (steps[last + 1] if last + 1 < len(steps) else "unload")
     if crashed or hung:
-        crash = next((r for r in records if r.kind is Kind.CRASH), None)
+        crash = next(iter(of_type(records, Crash)), None)
         if hung:
             return Bite(hook, next_step, "hang: the step never returned", probe[-1].text if probe else "")
-        title = crash.title if crash and crash.title else crashed or "crash"
+        title = crash.title if crash else crashed or "crash"
         where = f" in {crash.function}" if crash and crash.function else ""
         return Bite(hook, next_step, f"oops: {title}{where}", crash.text if crash else title)
     if load and load.status:
         return Bite(hook, "load", f"load fails with {load.errno_name or load.status}", load.text)
-    if load and load.detail == "absent":
+    if load and load.present is False:
         return Bite(hook, "load", "insmod exits 0, but no module is loaded: vendor init returned garbage",
                     load.text)
-    skipped = next((r for r in probe if r.status == 4), None)
+    skipped = next((r for r in probe if r.result == "skip"), None)
     if skipped:
-        return Bite(hook, skipped.title, "no /dev/kvm after a successful load", skipped.text)
-    failed = next((r for r in probe if r.status), None)
+        return Bite(hook, skipped.step, "no /dev/kvm after a successful load", skipped.text)
+    failed = next((r for r in probe if r.result == "fail"), None)
     if failed:
-        return Bite(hook, failed.title, f"fails with {failed.errno_name or '?'}", failed.text)
-    run = next((r for r in probe if r.title == "run"), None)
-    if run and run.detail and "hardware_exit_reason=0x6b766d6e756c6c" not in run.detail:
+        return Bite(hook, failed.step, f"fails with {failed.errno_name or '?'}", failed.text)
+    run = next((r for r in probe if r.step == "run"), None)
+    if run and run.detail and f"hardware_exit_reason={abi.load().exit_reason:#x}" not in run.detail:
         return Bite(hook, "run", f"returns a wrong exit ({run.detail})", run.text)
-    unload = re.search(r"kvmnull-unload: kvm-null status=(\d+)", text)
+    unload = re.search(rf"{harness.UNLOAD} kvm-null status=(\d+)", text)
     if unload and unload.group(1) != "0":
         return Bite(hook, "unload", f"rmmod fails (status {unload.group(1)})", unload.group(0))
-    other = [r for r in records if r.kind is Kind.WARN and r.hook is None]
+    other = [r for r in of_type(records, Warn) if r.hook is None]
     if other:
         return Bite(hook, None, f"no step failed; kernel WARN in {other[0].function}", other[0].text)
     return Bite(hook, None, "nothing observed in this lifecycle", "")

@@ -11,11 +11,11 @@ from pathlib import Path
 from tabulate import tabulate
 
 from . import census as cz
-from .contract import Policy, Scenario
 from .errors import UsageError
 from .hooks import HookClass, Table
 from .progress import Progress
-from .runner import prepare, select_hooks, target_hooks
+from .scenario import Policy, Scenario
+from .target import load, prepare
 
 
 def replace_section(document: str, name: str, body: str) -> str:
@@ -29,15 +29,16 @@ def replace_section(document: str, name: str, body: str) -> str:
 
 def cmd_census(args: argparse.Namespace) -> int:
     progress = Progress(verbose=args.verbose, quiet=args.quiet)
-    tree, config, hooks = target_hooks(args, progress)
-    census = cz.take(tree.source, hooks, config.evaluator())
+    target = load(args, progress)
+    tree, hooks = target.tree, target.hooks
+    census = cz.take(tree.source, hooks, target.config.evaluator())
     bites: list[cz.Bite] = []
     mandatory = [h for h in hooks.classified() if h.hook_class is HookClass.MANDATORY]
     if args.hooks:
-        chosen = {h.key for h in select_hooks(hooks, Table.X86, args.hooks, "--hooks")}
+        chosen = {h.key for h in hooks.select(Table.X86, args.hooks, "--hooks")}
         mandatory = [h for h in mandatory if h.key in chosen]
     if args.dynamic or args.bitemap:
-        prepared = prepare(args, progress, tree, hooks)
+        prepared = prepare(args, progress, target)
         with prepared.session("census", progress, args.scenario_timeout) as session:
             if args.dynamic:
                 guest = session.guest()

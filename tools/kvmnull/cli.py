@@ -14,7 +14,7 @@ from . import kconfig, packages
 from .errors import KvmnullError
 from .hooks import HookClass, HookSet, load_hooks
 from .progress import Progress
-from .runner import kernel_tree, target_hooks
+from .target import kernel_tree, load
 
 
 def _common(parser: argparse.ArgumentParser) -> None:
@@ -57,8 +57,9 @@ def _parser() -> argparse.ArgumentParser:
     stubs.add_argument("--config", required=True, type=Path, help="the kernel's .config")
     stubs.add_argument("--out", required=True, type=Path, help="folder to write kvm_null_hooks.h into")
 
-    from . import census_cli, matrix, runner, selftest
-    runner.add_parsers(sub, _common, _guest_options)
+    from . import census_cli, evidence_cli, matrix, run_cli, selftest
+    run_cli.add_parser(sub, _common, _guest_options)
+    evidence_cli.add_parser(sub, _common, _guest_options)
     census_cli.add_parser(sub, _common, _guest_options)
     matrix.add_parser(sub, _common, _guest_options)
     selftest.add_parser(sub, _common, _guest_options)
@@ -104,7 +105,8 @@ def cmd_fetch(args: argparse.Namespace) -> int:
 def cmd_build(args: argparse.Namespace) -> int:
     progress = _progress(args)
     if args.list_hooks:
-        tree, _, hooks = target_hooks(args, progress)
+        target = load(args, progress)
+        tree, hooks = target.tree, target.hooks
         if args.json:
             _write_json(hooks_json(hooks, tree.release), args.json)
             if args.json == "-":
@@ -125,11 +127,11 @@ def cmd_build(args: argparse.Namespace) -> int:
 
 
 def cmd_stubs(args: argparse.Namespace) -> int:
-    from .stubgen import GENERATED_HEADER, generate
+    from .stubgen import GENERATED_HEADER, write_header
     config = kconfig.read_dotconfig(args.config)
     hooks = load_hooks(args.source, config.evaluator())
-    args.out.mkdir(parents=True, exist_ok=True)
-    (args.out / GENERATED_HEADER).write_text(generate(hooks, str(args.source)))
+    for warning in write_header(hooks, str(args.source), args.out):
+        print(f"kvmnull: warning: {warning}", file=sys.stderr)
     print(args.out / GENERATED_HEADER)
     return 0
 

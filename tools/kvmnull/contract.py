@@ -1,24 +1,21 @@
 """The hook contract as one model: what each class of NULL hook must lead to under each policy.
 
 ``docs/spec.md`` states the same rules in prose; the tools derive every
-expectation from :func:`expected` and judge every observation with
-:func:`judge`, never from per-hook tables.
+expectation from :func:`expected`, classify a scenario's evidence with
+:func:`observe` and judge it with :func:`judge`, never from per-hook tables.
 """
 
 from __future__ import annotations
 
 import enum
+import traceback
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
-from .hooks import Hook, HookClass
-
-
-class Policy(enum.Enum):
-    """kvm.ko's ``missing_hook`` parameter."""
-
-    REFUSE = "refuse"
-    WARN = "warn"
+from . import evidence
+from .evidence import Crash, HookRefused, Load, OptionalNull, Probe, VendorRefused, Warn, of_type
+from .hooks import HookSet
+from .scenario import Policy, Scenario, ScenarioRun
 
 
 class Outcome(enum.Enum):
@@ -31,31 +28,6 @@ class Outcome(enum.Enum):
     CRASHED = "crashed"  # the guest kernel oopsed or panicked
     HUNG = "hung"  # the guest stopped answering
     ERROR = "error"  # anything else: evidence inconsistent with every outcome above
-
-
-@dataclass(frozen=True)
-class Scenario:
-    """One negative test: a vendor, the hooks it leaves NULL, and kvm.ko's policy."""
-
-    name: str
-    policy: Policy
-    vendor: str = "kvm-null"  # or "kvm-amd", the real-vendor control
-    nulled: tuple[Hook, ...] = ()
-    probe: bool = True  # run the VM lifecycle probe when the vendor registers
-    # kvm-null's null= / null_pmu= as given; by default the names of the NULL hooks
-    # (a charp parameter holds at most 1024 bytes: bulk cases pass class selectors)
-    params: tuple[tuple[str, str], ...] = ()
-
-    @property
-    def mandatory(self) -> frozenset[str]:
-        """``table.hook`` keys of the NULL mandatory hooks."""
-        return frozenset(h.key for h in self.nulled if h.hook_class is HookClass.MANDATORY)
-
-    def null_param(self, table: str) -> str:
-        given = dict(self.params)
-        if table in given:
-            return given[table]
-        return ",".join(h.name for h in self.nulled if h.table.value == table)
 
 
 def expected(scenario: Scenario) -> Outcome:
@@ -74,6 +46,11 @@ class Observation:
     load_status: int | None = None
     detail: str = ""
     evidence: tuple[str, ...] = field(default_factory=tuple)
+    seconds: float = 0.0  # how long the scenario took in the guest
+
+    def key(self) -> tuple[object, ...]:
+        """What must not depend on the order scenarios run in (evidence lines carry PIDs and times)."""
+        return (self.outcome, self.named, self.load_status, self.detail)
 
 
 @dataclass(frozen=True)
@@ -94,3 +71,79 @@ class Verdict:
 
 def judge(scenarios: Iterable[tuple[Scenario, Observation]]) -> list[Verdict]:
     return [Verdict(s, expected(s), o) for s, o in scenarios]
+
+
+def observe(run: ScenarioRun, hooks: HookSet, verbose: bool = False) -> Observation:
+    """Classify one scenario from its evidence alone.
+
+    A failure of the evidence parser is not hidden: the scenario becomes an
+    ``error`` naming the stage (with the traceback when ``verbose``).
+    """
+    try:
+        observation = _observe(run, hooks)
+    except Exception as exc:  # a parser bug: surface it as this scenario's result
+        detail = f"evidence stage failed: {type(exc).__name__}: {exc}"
+        lines = tuple(traceback.format_exception(exc)) if verbose else ()
+        observation = Observation(Outcome.ERROR, detail=detail, evidence=lines)
+    return replace(observation, seconds=run.seconds)
+
+
+def _observe(run: ScenarioRun, hooks: HookSet) -> Observation:
+    if run.crash is not None or run.hung:
+        records = evidence.parse(evidence.own_output(run.output), hooks)
+        crash = next(iter(of_type(records, Crash)), None)
+        lines = [r.text for r in records if isinstance(r, (Crash, Warn, HookRefused))][:6]
+        if run.hung:
+            return Observation(Outcome.HUNG, detail="guest stopped answering", evidence=tuple(lines))
+        title = (crash.title if crash else None) or run.crash or "crash"
+        where = f" at {crash.function}" if crash and crash.function else ""
+        return Observation(Outcome.CRASHED, detail=f"{title}{where}", evidence=tuple(lines or [title]))
+
+    harness_lines, kernel_log = evidence.split_output(run.output)
+    harness_records = evidence.parse(harness_lines, hooks)
+    records = evidence.parse(kernel_log, hooks)
+    load = evidence.harness_load(harness_records)
+    status = load.status if load else None
+    refused = {f"{r.table}.{r.hook}" for r in of_type(records, HookRefused)}
+    warns = of_type(records, Warn)
+    warned = {f"{r.table}.{r.hook}" for r in warns if r.hook}
+    crashes = of_type(records, Crash)
+    probe = of_type(harness_records, Probe)
+    probe_failed = next((r for r in probe if not r.ok), None)
+
+    if load is None or status is None:
+        return Observation(Outcome.ERROR, detail="no load status in the output",
+                           evidence=tuple(harness_lines.strip().splitlines()[-3:]))
+    if crashes:
+        return Observation(Outcome.CRASHED, frozenset(refused | warned), status, crashes[0].title,
+                           tuple(r.text for r in crashes[:3]))
+    if refused and status != 0 and not warns:
+        decisive = sorted({r.text for r in records if isinstance(r, (HookRefused, VendorRefused))})
+        return Observation(Outcome.REFUSED, frozenset(refused), status, f"insmod status {status}", tuple(decisive))
+    if warns and not refused:
+        unnamed = [w for w in warns if not w.hook]
+        lines = [w.message or w.text for w in warns if w.hook][:4] + [w.text for w in unnamed][:2]
+        detail = f"{len(warns)} WARN(s), load status {status}"
+        if unnamed:
+            detail += f", {len(unnamed)} not naming a hook"
+        return Observation(Outcome.WARNED, frozenset(warned), status, detail, tuple(lines))
+    if status == 0 and load.present is False:
+        return Observation(Outcome.LOAD_FAILED, frozenset(), status,
+                           "insmod exited 0, but the module is not loaded (its init returned garbage)",
+                           (load.text, *(r.text for r in records[:3])))
+    if status == 0 and not refused:
+        optional = next(iter(of_type(records, OptionalNull)), None)
+        lines = [optional.text] if optional else ["kvmnull-load: status=0, no refusal, no WARN"]
+        if probe_failed:
+            return Observation(Outcome.ERROR, frozenset(), status,
+                               f"loaded, but the lifecycle failed at {probe_failed.step}: {probe_failed.detail}",
+                               (*lines, probe_failed.text))
+        run_step = next((r for r in probe if r.step == "run"), None)
+        if run_step:
+            lines.append(run_step.text)
+        return Observation(Outcome.LOADED, frozenset(), status, "registered" + (", lifecycle ok" if probe else ""),
+                           tuple(lines))
+    errno_name = next((r.errno_name for r in of_type(harness_records, Load) if r.errno_name), None)
+    return Observation(Outcome.LOAD_FAILED, frozenset(refused), status,
+                       f"insmod status {status} ({errno_name or '?'}) without the contract's refusal",
+                       tuple(r.text for r in records[:4]))

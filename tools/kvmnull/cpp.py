@@ -236,3 +236,28 @@ def preprocess(lines: Iterator[Line] | list[Line], evaluator: Evaluator) -> Iter
             stack.pop()
     if stack:
         raise ParseError(f"unterminated #if {stack[-1][2]!r}")
+
+
+def braced_body(lines: list[Line], opening: re.Pattern[str], what: str) -> list[Line]:
+    """The lines from the first one matching ``opening`` to its closing brace, braces excluded.
+
+    ``opening`` must match a line that holds the opening ``{`` (``struct foo {``,
+    ``... table = {``); the first and last lines keep only what stands inside.
+    """
+    start = next((i for i, line in enumerate(lines) if opening.search(line.text)), None)
+    if start is None:
+        raise ParseError(f"{what} not found", "the target's source changed shape: update kvmnull's parser")
+    depth = 0
+    body: list[Line] = []
+    for line in lines[start:]:
+        depth += line.text.count("{") - line.text.count("}")
+        body.append(line)
+        if depth <= 0:
+            break
+    first, last = body[0], body[-1]
+    body[0] = Line(first.number, first.text.split("{", 1)[1])
+    if len(body) > 1:
+        body[-1] = Line(last.number, last.text.rsplit("}", 1)[0])
+    else:
+        body[0] = Line(first.number, body[0].text.rsplit("}", 1)[0])
+    return body

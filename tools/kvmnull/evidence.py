@@ -3,8 +3,15 @@
 Each line is cleaned of ANSI sequences, carriage returns, printk levels
 (``<4>``), timestamps (``[   2.10]``) and caller ids (``[  T153]``) before
 matching, and every pattern is searched for anywhere in the line, so kernel
-output interleaved with user output is still found.  ``parse`` never raises
-on any input.
+output interleaved with user output is still found.
+
+``parse`` cannot raise on any text by construction: every pattern is a
+compiled regular expression whose numeric groups match only digits, and no
+record refers to another except through indexes it has just checked.  A bug
+that raises anyway is not hidden: callers let it surface.
+
+The harness's console (see :mod:`harness`) is read here too: which part of an
+excerpt belongs to a scenario, and its kernel log.
 """
 
 from __future__ import annotations
@@ -13,17 +20,20 @@ import enum
 import errno
 import os
 import re
-from collections.abc import Iterable
-from dataclasses import asdict, dataclass, field
+from collections.abc import Iterable, Sequence
+from dataclasses import asdict, dataclass, replace
+from typing import ClassVar, TypeVar
 
+from . import harness
 from .hooks import HookSet, Table
 
 _ANSI = re.compile(r"\x1b(?:\[[0-9;?]*[ -/]*[@-~]|[@-Z\\-_]|c)")
 _PREFIX = re.compile(r"^\s*(?:<\d+>)?\s*(?:\[\s*\d+\.\d+\])?\s*(?:\[\s*[TC]\d+\])?\s?")
 _STAMP = re.compile(r"\[\s*\d+\.\d+\](?:\[\s*[TC]\d+\])?\s?")
 
+_TABLE_STRUCTS = "|".join(t.struct for t in Table)
 _REFUSED_HOOK = re.compile(
-    r"vendor (?P<vendor>\S+): mandatory (?P<table>kvm_x86_ops|kvm_pmu_ops)\.(?P<hook>\w+) is NULL")
+    rf"vendor (?P<vendor>\S+): mandatory (?P<table>{_TABLE_STRUCTS})\.(?P<hook>\w+) is NULL")
 _REFUSED = re.compile(r"vendor (?P<vendor>\S+) refused: (?P<count>\d+) mandatory hooks? NULL")
 _OPTIONAL = re.compile(r"vendor (?P<vendor>\S+): (?P<count>\d+) optional hooks NULL:(?P<hooks>[\w .]*)")
 _WARNING = re.compile(
@@ -41,10 +51,11 @@ _INSMOD_FAIL = re.compile(
     r"(?:insmod|modprobe): (?:can't insert '(?P<bb>[^']+)'|ERROR: could not insert '?(?P<kmod>[^':]+)'?): "
     r"(?P<reason>[^\r\n]+)"
 )
-_LOAD_MARK = re.compile(r"kvmnull-load: (?P<module>\S+) status=(?P<status>\d+)(?: loaded=(?P<loaded>yes|no))?")
+_LOAD_MARK = re.compile(rf"{harness.LOAD} (?P<module>\S+) status=(?P<status>\d+)(?: loaded=(?P<loaded>yes|no))?")
 _PARAM = re.compile(r"(?:invalid (?P<param>missing_hook) '(?P<value>[^']*)'|"
                     r"(?P<param2>null(?:_pmu)?)=: unknown \w+ hook or class '(?P<value2>[^']*)')")
-_PROBE = re.compile(r"kvmnull-probe: step (?P<step>\w+) (?P<result>ok|fail|skip)\s*(?P<detail>[^\r\n]*)")
+_PROBE = re.compile(rf"{harness.PROBE}: step (?P<step>\w+) (?P<result>ok|fail|skip)\s*(?P<detail>[^\r\n]*)")
+_ERRNO_WORD = re.compile(r"\b(E[A-Z]{2,})\b")
 _CUT = "------------[ cut here ]------------"
 
 _STRERROR = {os.strerror(code): name for name, code in errno.__dict__.items()
@@ -65,30 +76,146 @@ class Kind(enum.Enum):
 
 @dataclass(frozen=True)
 class Record:
-    """One piece of evidence: what kind, where (1-based line), the cleaned line, and typed fields."""
+    """Where a piece of evidence is (1-based line) and the cleaned line; each kind adds its fields."""
 
-    kind: Kind
+    kind: ClassVar[Kind]
     line: int
     text: str
-    module: str | None = None
-    status: int | None = None
-    errno_name: str | None = None
-    vendor: str | None = None
-    table: str | None = None  # "x86" or "pmu"
-    hook: str | None = None
-    file: str | None = None
-    source_line: int | None = None
-    function: str | None = None
-    taint: str | None = None
-    title: str | None = None
-    detail: str | None = None
-    hooks: tuple[str, ...] = field(default_factory=tuple)
+
+    def summary(self) -> str:
+        """One line saying what the record is."""
+        return self.text
 
     def to_json(self) -> dict[str, object]:
-        data = asdict(self)
-        data["kind"] = self.kind.value
-        data["hooks"] = list(self.hooks)
-        return {k: v for k, v in data.items() if v not in (None, [], ())}
+        data: dict[str, object] = {"kind": self.kind.value}
+        for key, value in asdict(self).items():
+            if value is not None and value != ():
+                data[key] = list(value) if isinstance(value, tuple) else value
+        return data
+
+
+@dataclass(frozen=True)
+class Load(Record):
+    """A module load: the harness's own line (status, present) or insmod's error message (errno)."""
+
+    kind: ClassVar[Kind] = Kind.LOAD
+    module: str
+    status: int | None = None  # insmod's exit status, from the harness line
+    errno_name: str | None = None
+    present: bool | None = None  # the harness checked /sys/module afterwards
+    reason: str | None = None  # insmod's own words
+
+    def summary(self) -> str:
+        status = "" if self.status is None else f" status {self.status}"
+        state = {True: ", loaded", False: ", not loaded", None: ""}[self.present]
+        return f"{self.module}:{status} {self.errno_name or ''}".rstrip() + state
+
+
+@dataclass(frozen=True)
+class HookRefused(Record):
+    kind: ClassVar[Kind] = Kind.HOOK_REFUSED
+    vendor: str
+    table: str  # Table value
+    hook: str
+
+    def summary(self) -> str:
+        return f"{self.vendor}: {self.table}.{self.hook} refused"
+
+
+@dataclass(frozen=True)
+class VendorRefused(Record):
+    kind: ClassVar[Kind] = Kind.VENDOR_REFUSED
+    vendor: str
+    count: int
+
+    def summary(self) -> str:
+        return f"{self.vendor} refused ({self.count} hooks)"
+
+
+@dataclass(frozen=True)
+class OptionalNull(Record):
+    kind: ClassVar[Kind] = Kind.OPTIONAL_NULL
+    vendor: str
+    count: int
+    hooks: tuple[str, ...]
+
+    def summary(self) -> str:
+        return f"{self.vendor}: {self.count} optional NULL"
+
+
+@dataclass(frozen=True)
+class Warn(Record):
+    """A WARN splat; ``table``/``hook`` when its message or its header line names one."""
+
+    kind: ClassVar[Kind] = Kind.WARN
+    file: str
+    source_line: int
+    function: str
+    module: str | None = None
+    message: str | None = None  # the WARN() text printed before the splat
+    table: str | None = None
+    hook: str | None = None
+    taint: str | None = None
+
+    def summary(self) -> str:
+        module = f" [{self.module}]" if self.module else ""
+        hook = f"{self.table}.{self.hook}" if self.hook else "?"
+        taint = f" taint {self.taint}" if self.taint else ""
+        return f"WARN at {self.file}:{self.source_line} {self.function}{module} -> hook {hook}{taint}"
+
+
+@dataclass(frozen=True)
+class Crash(Record):
+    kind: ClassVar[Kind] = Kind.CRASH
+    title: str
+    function: str | None = None  # from the RIP line that follows
+
+    def summary(self) -> str:
+        return self.title + (f" at {self.function}" if self.function else "")
+
+
+@dataclass(frozen=True)
+class Taint(Record):
+    kind: ClassVar[Kind] = Kind.TAINT
+    flags: str
+
+    def summary(self) -> str:
+        return f"tainted {self.flags}"
+
+
+@dataclass(frozen=True)
+class ParamRejected(Record):
+    kind: ClassVar[Kind] = Kind.PARAM_REJECTED
+    param: str
+    value: str
+
+    def summary(self) -> str:
+        return f"{self.param}={self.value!r} rejected"
+
+
+@dataclass(frozen=True)
+class Probe(Record):
+    """One step line of the probe."""
+
+    kind: ClassVar[Kind] = Kind.PROBE
+    step: str
+    result: str  # ok, fail or skip
+    detail: str | None = None
+    errno_name: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.result == "ok"
+
+    def summary(self) -> str:
+        return f"probe {self.step}: {self.result} {self.detail or ''}".rstrip()
+
+
+R = TypeVar("R", bound=Record)
+
+
+def of_type(records: Iterable[Record], cls: type[R]) -> list[R]:
+    return [r for r in records if isinstance(r, cls)]
 
 
 def clean(line: str) -> str:
@@ -98,115 +225,135 @@ def clean(line: str) -> str:
     return line.rstrip()
 
 
-def _table(name: str) -> str:
-    return "pmu" if name == "kvm_pmu_ops" else "x86"
+def _table(struct: str) -> str:
+    return next(t.value for t in Table if t.struct == struct)
 
 
 def _errno_from(reason: str) -> str | None:
     reason = reason.strip()
     if reason in _STRERROR:
         return _STRERROR[reason]
-    match = re.search(r"\b(E[A-Z]{2,})\b", reason)
+    match = _ERRNO_WORD.search(reason)
     return match.group(1) if match else None
 
 
 def parse(text: str, hooks: HookSet | None = None) -> list[Record]:
     """All records in ``text``; upstream anonymous splats are resolved through ``hooks``."""
-    try:
-        return list(_parse(text, hooks))
-    except Exception:
-        return []
-
-
-def _parse(text: str, hooks: HookSet | None) -> Iterable[Record]:
-    pending_message: str | None = None
-    last_warn: int | None = None
-    records: list[Record] = []
+    state = _State(hooks)
     # serial consoles end lines with \r\r\n: count lines as a reader sees them
     for number, raw in enumerate(re.sub(r"\r+\n", "\n", text).split("\n"), start=1):
         line = clean(raw)
         # a line may carry a second kernel message after user output: look at both parts
-        if _STAMP.search(line):
-            parts = [clean(p) for p in _STAMP.split(line)]
-        else:
-            parts = [line]
+        parts = [clean(p) for p in _STAMP.split(line)] if _STAMP.search(line) else [line]
         for part in parts:
-            if not part:
-                continue
-            record, pending_message, last_warn = _one(part, number, hooks, pending_message, last_warn, records)
-            if record:
-                records.append(record)
-    return records
+            if part:
+                state.feed(part, number)
+    return state.records
 
 
-def _one(line: str, number: int, hooks: HookSet | None, pending: str | None, last_warn: int | None,
-         records: list[Record]) -> tuple[Record | None, str | None, int | None]:
-    if _CUT in line:
-        return None, "", last_warn
-    if (m := _WARNING.search(line)):
-        hook = table = None
-        message = pending or None
+class _State:
+    """The records so far, and what a multi-line report has shown of itself."""
+
+    def __init__(self, hooks: HookSet | None) -> None:
+        self.hooks = hooks
+        self.records: list[Record] = []
+        self.message: str | None = None  # None: outside a splat; "": after "cut here"
+        self.last_warn: int | None = None
+        self.last_crash: int | None = None
+
+    def add(self, record: Record) -> None:
+        self.records.append(record)
+
+    def feed(self, line: str, number: int) -> None:
+        if _CUT in line:
+            self.message = ""
+            return
+        if m := _WARNING.search(line):
+            self.last_warn = len(self.records)
+            self.add(self._warn(m, line, number))
+            self.message = None
+            return
+        if self.message == "" and not line.startswith("Modules linked in"):
+            self.message = line  # the WARN() message printed between "cut here" and "WARNING:"
+            return
+        if m := _REFUSED_HOOK.search(line):
+            self.add(HookRefused(number, line, m.group("vendor"), _table(m.group("table")), m.group("hook")))
+        elif m := _REFUSED.search(line):
+            self.add(VendorRefused(number, line, m.group("vendor"), int(m.group("count"))))
+        elif m := _OPTIONAL.search(line):
+            self.add(OptionalNull(number, line, m.group("vendor"), int(m.group("count")),
+                                  tuple(m.group("hooks").split())))
+        elif m := _TAINTED.search(line):
+            flags = "".join(m.group("flags").split())
+            self._attach_taint(flags)
+            self.add(Taint(number, line, flags))
+        elif m := _CRASH.search(line):
+            self.last_crash = len(self.records)
+            self.add(Crash(number, line, m.group("title").strip()))
+        elif m := _RIP.search(line):
+            self._attach_rip(m.group("where"))
+        elif m := _LOAD_MARK.search(line):
+            status = int(m.group("status"))
+            present = {"yes": True, "no": False}.get(m.group("loaded") or "")
+            self.add(Load(number, line, m.group("module"), status=status,
+                          errno_name=errno.errorcode.get(status) if status else None, present=present))
+        elif m := _INSMOD_FAIL.search(line):
+            module = m.group("bb") or m.group("kmod") or ""
+            reason = m.group("reason").strip()
+            self.add(Load(number, line, os.path.basename(module), errno_name=_errno_from(reason), reason=reason))
+        elif m := _PARAM.search(line):
+            value = m.group("value") if m.group("value") is not None else m.group("value2")
+            self.add(ParamRejected(number, line, m.group("param") or m.group("param2"), value))
+        elif m := _PROBE.search(line):
+            result, detail = m.group("result"), m.group("detail").strip()
+            words = detail.split()
+            self.add(Probe(number, line, m.group("step"), result, detail or None,
+                           words[0] if result == "fail" and words else None))
+
+    def _warn(self, m: re.Match[str], line: str, number: int) -> Warn:
+        table = hook = None
+        message = self.message or None
         if message and (r := _REFUSED_HOOK.search(message)):
             table, hook = _table(r.group("table")), r.group("hook")
-        elif hooks and m.group("file").endswith(("kvm-x86-ops.h", "kvm-x86-pmu-ops.h")):
-            which = Table.PMU if "pmu" in m.group("file") else Table.X86
-            found = hooks.at_header_line(which, int(m.group("line")))
+        elif self.hooks:
+            found = self.hooks.at_header(m.group("file"), int(m.group("line")))
             if found:
-                table, hook = which.value, found.name
-        record = Record(Kind.WARN, number, line, module=m.group("module"), file=m.group("file"),
-                        source_line=int(m.group("line")), function=m.group("function"),
-                        table=table, hook=hook, detail=message)
-        return record, None, len(records)
-    if pending == "" and line and not line.startswith("Modules linked in"):
-        # the WARN() message printed between "cut here" and "WARNING:"
-        return None, line, last_warn
-    if (m := _REFUSED_HOOK.search(line)):
-        return Record(Kind.HOOK_REFUSED, number, line, vendor=m.group("vendor"), table=_table(m.group("table")),
-                      hook=m.group("hook")), pending, last_warn
-    if (m := _REFUSED.search(line)):
-        return Record(Kind.VENDOR_REFUSED, number, line, vendor=m.group("vendor"),
-                      status=int(m.group("count"))), pending, last_warn
-    if (m := _OPTIONAL.search(line)):
-        return Record(Kind.OPTIONAL_NULL, number, line, vendor=m.group("vendor"), status=int(m.group("count")),
-                      hooks=tuple(m.group("hooks").split())), pending, last_warn
-    if (m := _TAINTED.search(line)):
-        flags = "".join(m.group("flags").split())
-        if last_warn is not None and last_warn < len(records) and records[last_warn].taint is None:
-            warn = records[last_warn]
-            records[last_warn] = Record(**{**warn.__dict__, "taint": flags})
-        return Record(Kind.TAINT, number, line, taint=flags), pending, last_warn
-    if (m := _CRASH.search(line)):
-        return Record(Kind.CRASH, number, line, title=m.group("title").strip()), pending, last_warn
-    if m := _RIP.search(line):
+                table, hook = found.table.value, found.name
+        return Warn(number, line, m.group("file"), int(m.group("line")), m.group("function"),
+                    module=m.group("module"), message=message, table=table, hook=hook)
+
+    def _attach_taint(self, flags: str) -> None:
+        index = self.last_warn
+        if index is not None:
+            warn = self.records[index]
+            if isinstance(warn, Warn) and warn.taint is None:
+                self.records[index] = replace(warn, taint=flags)
+
+    def _attach_rip(self, where: str) -> None:
         # the first RIP after a crash title says where it happened (a taint line may come between)
-        index = next((i for i in range(len(records) - 1, -1, -1) if records[i].kind is Kind.CRASH), None)
-        if index is not None and records[index].function is None and not (
-                records[index].title or "").startswith("Kernel panic"):
-            records[index] = Record(**{**records[index].__dict__, "function": m.group("where")})
-        return None, pending, last_warn
-    if (m := _LOAD_MARK.search(line)):
-        status = int(m.group("status"))
-        name = errno.errorcode.get(status) if status else None
-        present = {"yes": "loaded", "no": "absent"}.get(m.group("loaded") or "")
-        return Record(Kind.LOAD, number, line, module=m.group("module"), status=status,
-                      errno_name=name, detail=present), pending, last_warn
-    if (m := _INSMOD_FAIL.search(line)):
-        module = m.group("bb") or m.group("kmod") or ""
-        return Record(Kind.LOAD, number, line, module=os.path.basename(module), status=None,
-                      errno_name=_errno_from(m.group("reason")), detail=m.group("reason").strip()), pending, last_warn
-    if (m := _PARAM.search(line)):
-        value = m.group("value") if m.group("value") is not None else m.group("value2")
-        return Record(Kind.PARAM_REJECTED, number, line, module=m.group("param") or m.group("param2"),
-                      detail=value), pending, last_warn
-    if (m := _PROBE.search(line)):
-        # status as the probe's exit code would say it: 0 ok, 1 fail, 4 skip (no /dev/kvm)
-        result = m.group("result")
-        detail = m.group("detail").strip()
-        return Record(Kind.PROBE, number, line, title=m.group("step"), status={"ok": 0, "fail": 1, "skip": 4}[result],
-                      detail=detail or None, errno_name=(detail.split() or [None])[0] if result == "fail" else None,
-                      ), pending, last_warn
-    return None, pending, last_warn
+        index = self.last_crash
+        if index is not None:
+            crash = self.records[index]
+            if isinstance(crash, Crash) and crash.function is None and not crash.title.startswith("Kernel panic"):
+                self.records[index] = replace(crash, function=where)
 
 
-def of_kind(records: Iterable[Record], kind: Kind) -> list[Record]:
-    return [r for r in records if r.kind is kind]
+# ---- the harness's console ----
+
+def harness_load(records: Sequence[Record]) -> Load | None:
+    """The harness's own load line of the scenario's vendor."""
+    return next((r for r in of_type(records, Load) if r.status is not None), None)
+
+
+def split_output(output: str) -> tuple[str, str]:
+    """(harness lines, the scenario's kernel log)."""
+    match = re.search(rf"{harness.DMESG_BEGIN}\r*\n(.*?){harness.DMESG_END}", output, re.S)
+    if not match:
+        return output, ""
+    return output[: match.start()], match.group(1)
+
+
+def own_output(output: str) -> str:
+    """The part of a console excerpt that belongs to the last scenario started in it."""
+    start = output.rfind(harness.BEGIN)
+    return output[start:] if start >= 0 else output

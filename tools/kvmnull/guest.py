@@ -133,15 +133,23 @@ class Guest:
         self._log.write(f"\n### kvmnull: boot {shlex.join(command)}\n")
         self._log.flush()
         started = time.monotonic()
-        self._child = pexpect.spawn(
-            command[0], command[1:], encoding="utf-8", codec_errors="replace",
-            timeout=self.timeout(boot_timeout), echo=False, dimensions=(50, 500),
-        )
-        self._child.delaybeforesend = None
-        self._child.logfile_read = self._log
-        self._expect_ready(boot_timeout)
-        # a quiet, prompt-free shell whose input is not echoed back
-        self.run("stty -echo; PS1=''; PS2=''", timeout=10, stage="shell setup")
+        try:
+            self._child = pexpect.spawn(
+                command[0], command[1:], encoding="utf-8", codec_errors="replace",
+                timeout=self.timeout(boot_timeout), echo=False, dimensions=(50, 500),
+            )
+        except BaseException:
+            self.stop()
+            raise
+        try:
+            self._child.delaybeforesend = None
+            self._child.logfile_read = self._log
+            self._expect_ready(boot_timeout)
+            # a quiet, prompt-free shell whose input is not echoed back
+            self.run("stty -echo; PS1=''; PS2=''", timeout=10, stage="shell setup")
+        except BaseException:
+            self.stop()  # a guest that did not come up is never left running
+            raise
         self.boot_seconds = time.monotonic() - started
 
     def _expect_ready(self, boot_timeout: float) -> None:
@@ -199,23 +207,26 @@ class Guest:
         """Run a command that must succeed."""
         output, status = self.run(command, timeout, stage)
         if status != 0:
-            raise GuestError(f"guest command failed with status {status}: {command}\n{output}")
+            raise GuestError(f"{stage or command}: guest command failed with status {status}: {command}\n{output}",
+                             f"see the console log {self.log_path}")
         return output
 
     def stop(self) -> None:
         """Power off cleanly if the guest still answers, else kill QEMU."""
-        child = self._child
-        if child is not None and child.isalive():
-            try:
-                child.sendline("poweroff -f")
-                child.expect([pexpect.EOF, pexpect.TIMEOUT], timeout=self.timeout(10))
-            except (OSError, pexpect.ExceptionPexpect):
-                pass
-            if child.isalive():
-                child.terminate(force=True)
-        if child is not None:
-            child.close(force=True)
-        self._child = None
+        child, self._child = self._child, None
+        try:
+            if child is not None and child.isalive():
+                try:
+                    child.sendline("poweroff -f")
+                    child.expect([pexpect.EOF, pexpect.TIMEOUT], timeout=self.timeout(10))
+                except (OSError, pexpect.ExceptionPexpect):
+                    pass
+        finally:
+            # whatever happened above (even Ctrl-C), QEMU does not outlive this call
+            if child is not None:
+                if child.isalive():
+                    child.terminate(force=True)
+                child.close(force=True)
         if self._log:
             self._log.close()
             self._log = None

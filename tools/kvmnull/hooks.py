@@ -12,13 +12,15 @@ Sources (paths relative to the kernel source root):
 
 from __future__ import annotations
 
+import difflib
 import enum
 import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from .cpp import Evaluator, Line, logical_lines, preprocess
-from .errors import ParseError
+from . import abi
+from .cpp import Evaluator, braced_body, logical_lines, preprocess
+from .errors import ParseError, UsageError
 
 
 class Table(enum.Enum):
@@ -140,11 +142,48 @@ class HookSet:
         return None
 
     def at_header_line(self, table: Table, line: int) -> Hook | None:
-        """The hook an upstream ``WARNING: ... at kvm-x86-ops.h:LINE`` points at."""
+        """The hook on line ``line`` of ``table``'s ops header."""
         for hook in self.hooks:
             if hook.table is table and hook.header_line == line:
                 return hook
         return None
+
+    def at_header(self, file: str, line: int) -> Hook | None:
+        """The hook an upstream ``WARNING: ... at arch/x86/include/asm/kvm-x86-ops.h:LINE`` points at."""
+        for table, header in OPS_HEADERS.items():
+            if file.rsplit("/", 1)[-1] == header.rsplit("/", 1)[1]:
+                return self.at_header_line(table, line)
+        return None
+
+    def select(self, table: Table, text: str | None, option: str) -> tuple[Hook, ...]:
+        """Hooks named by a comma list of names and class selectors; unknown names get suggestions."""
+        chosen: dict[str, Hook] = {}
+        members = [h for h in self.table(table) if h.hook_class is not HookClass.UNCLASSIFIED]
+        selectors = class_selectors()
+        for token in (t.strip() for t in (text or "").split(",")):
+            if not token:
+                continue
+            if token in selectors:
+                chosen.update((h.name, h) for h in members if h.hook_class in selectors[token])
+                continue
+            found = next((h for h in members if h.name == token), None)
+            if found is None:
+                names = [h.name for h in members] + list(selectors)
+                close = difflib.get_close_matches(token, names, n=3, cutoff=0.6)
+                hint = f"did you mean {', '.join(close)}?" if close else f"classes: {', '.join(selectors)}"
+                raise UsageError(f"{option}: {token!r} is not a {table.struct} hook of this kernel; {hint}",
+                                 "`kvmnull build --list-hooks` lists them")
+            chosen[found.name] = found
+        return tuple(chosen.values())
+
+
+def class_selectors() -> dict[str, tuple[HookClass, ...]]:
+    """``@class`` selectors of kvm-null's ``null=`` parameters, from kvm_null_abi.h."""
+    facts = abi.load()
+    selectors: dict[str, tuple[HookClass, ...]] = {
+        f"@{text}": (HookClass[name],) for name, text in facts.class_selectors}
+    selectors[f"@{facts.select_all}"] = tuple(c for c in HookClass if c is not HookClass.UNCLASSIFIED)
+    return selectors
 
 
 @dataclass(frozen=True)
@@ -186,28 +225,6 @@ def parse_ops_header(text: str, evaluator: Evaluator) -> list[OpsEntry]:
     return entries
 
 
-def _struct_body(lines: list[Line], struct: str) -> list[Line]:
-    start = None
-    for index, line in enumerate(lines):
-        if re.match(rf"^\s*struct\s+{struct}\s*\{{", line.text):
-            start = index
-            break
-    if start is None:
-        raise ParseError(f"struct {struct} not found", "the target's headers changed shape: update kvmnull's parser")
-    depth = 0
-    body: list[Line] = []
-    for line in lines[start:]:
-        depth += line.text.count("{") - line.text.count("}")
-        body.append(line)
-        if depth == 0:
-            break
-    first = body[0]
-    body[0] = Line(first.number, first.text.split("{", 1)[1])
-    last = body[-1]
-    body[-1] = Line(last.number, last.text.rsplit("}", 1)[0])
-    return body
-
-
 def _split_params(params: str) -> list[str]:
     parts: list[str] = []
     depth = 0
@@ -240,7 +257,7 @@ def _param(text: str, index: int) -> Param:
 def parse_struct(text: str, struct: str, table: Table, evaluator: Evaluator) -> list[Declaration]:
     """Function-pointer members of ``struct <struct>`` that are active in the config."""
     lines = list(logical_lines(text))
-    body = _struct_body(lines, struct)
+    body = braced_body(lines, re.compile(rf"^\s*struct\s+{struct}\s*\{{"), f"struct {struct}")
     declarations: list[Declaration] = []
     statement = ""
     statement_line = 0

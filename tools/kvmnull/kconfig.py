@@ -11,13 +11,13 @@ from __future__ import annotations
 import contextlib
 import io
 import os
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 from .cpp import Evaluator
 from .errors import ConfigError
-from .packages import KernelTree
 
 
 @dataclass(frozen=True)
@@ -79,32 +79,31 @@ class KernelConfig:
         return warnings
 
 
-def load(tree: KernelTree) -> KernelConfig:
-    """Evaluate the target's config with kconfiglib against its own Kconfig tree."""
+def load(source: Path, dotconfig: Path, release: str) -> KernelConfig:
+    """Evaluate ``dotconfig`` with kconfiglib against the Kconfig tree of ``source``."""
     try:
         import kconfiglib
     except ImportError as exc:
         raise ConfigError("kconfiglib is not installed", "pip install kconfiglib (or run `make setup`)") from exc
-    source = tree.source
     if not (source / "Kconfig").exists():
         raise ConfigError(f"no Kconfig tree in {source}", "remove the cache entry and run `kvmnull build` again")
     env = {
         "srctree": str(source), "SRCARCH": "x86", "ARCH": "x86", "CC": "gcc", "LD": "ld",
         "HOSTCC": "gcc", "HOSTCXX": "g++", "RUSTC": "rustc", "BINDGEN": "bindgen",
-        "KERNELVERSION": tree.abi.split("+")[0],
+        "KERNELVERSION": version.group(0) if (version := re.match(r"\d+\.\d+(?:\.\d+)?", release)) else release,
     }
     with _environment(env), contextlib.redirect_stdout(io.StringIO()):
         try:
             kconf = kconfiglib.Kconfig(str(source / "Kconfig"), warn=False)
-            kconf.load_config(str(tree.config))
+            kconf.load_config(str(dotconfig))
         except (kconfiglib.KconfigError, OSError) as exc:
-            raise ConfigError(f"kconfiglib could not load {tree.config.name}: {exc}",
+            raise ConfigError(f"kconfiglib could not load {dotconfig.name}: {exc}",
                               "the Kconfig tree or the config is damaged: refetch the kernel") from exc
     values = {}
     for name, sym in kconf.syms.items():
         if sym.type in (kconfiglib.BOOL, kconfiglib.TRISTATE, kconfiglib.STRING, kconfiglib.INT, kconfiglib.HEX):
             values[name] = sym.str_value
-    return KernelConfig(values, tree.release)
+    return KernelConfig(values, release)
 
 
 def read_dotconfig(path: Path, release: str = "") -> KernelConfig:

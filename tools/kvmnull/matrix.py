@@ -9,18 +9,19 @@ from __future__ import annotations
 
 import argparse
 import os
+import random
 import sys
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 
 from . import report
-from .contract import Outcome, Policy, Scenario, expected, judge
+from .contract import Outcome, expected, judge, observe
 from .errors import UsageError
 from .hooks import HookClass, HookSet, Table
 from .progress import Progress
-from .runner import prepare, select_hooks, target_hooks
-from .scenario import GuestSession, ScenarioRun, observe, run_all
+from .scenario import GuestSession, Policy, Scenario, ScenarioRun, run_all
+from .target import load, prepare
 
 
 def build_scenarios(hooks: HookSet, policies: Sequence[Policy], x86: str | None, pmu: str | None,
@@ -30,7 +31,7 @@ def build_scenarios(hooks: HookSet, policies: Sequence[Policy], x86: str | None,
     if x86 is None and pmu is None:
         singles = list(hooks.classified())
     else:
-        singles = [*select_hooks(hooks, Table.X86, x86, "--hooks"), *select_hooks(hooks, Table.PMU, pmu, "--pmu-hooks")]
+        singles = [*hooks.select(Table.X86, x86, "--hooks"), *hooks.select(Table.PMU, pmu, "--pmu-hooks")]
     optional = tuple(h for h in hooks.classified() if h.hook_class is not HookClass.MANDATORY)
     mandatory = tuple(h for h in hooks.classified() if h.hook_class is HookClass.MANDATORY)
     scenarios: list[Scenario] = []
@@ -51,6 +52,13 @@ def build_scenarios(hooks: HookSet, policies: Sequence[Policy], x86: str | None,
     return [replace(s, probe=expected(s) is Outcome.LOADED) for s in scenarios]
 
 
+def shuffled(scenarios: Sequence[Scenario], seed: int) -> list[Scenario]:
+    """The scenarios in the order ``seed`` permutes them to (the same seed, the same order)."""
+    order = list(scenarios)
+    random.Random(seed).shuffle(order)
+    return order
+
+
 def guest_has_svm(session: GuestSession) -> bool:
     guest = session.guest()
     _, status = guest.run("grep -qw svm /proc/cpuinfo", timeout=10, stage="checking for SVM")
@@ -63,10 +71,11 @@ def cmd_matrix(args: argparse.Namespace) -> int:
     if args.guests < 1:
         raise UsageError(f"--guests {args.guests}: need at least 1", "use 1 or the number of cores")
     started = time.monotonic()
-    tree, _, hooks = target_hooks(args, progress)
+    target = load(args, progress)
+    tree, hooks = target.tree, target.hooks
     # validate hook selections before booting anything
     build_scenarios(hooks, policies, args.hooks, args.pmu_hooks, False, False, False)
-    prepared = prepare(args, progress, tree, hooks)
+    prepared = prepare(args, progress, target)
     sessions = [prepared.session(f"matrix-{i}", progress, args.scenario_timeout) for i in range(args.guests)]
     try:
         progress.stage("matrix", f"booting {len(sessions)} guest(s)")
@@ -74,6 +83,10 @@ def cmd_matrix(args: argparse.Namespace) -> int:
         if args.controls and not amd:
             progress.note("the guest CPU has no SVM: the kvm-amd control is left out")
         scenarios = build_scenarios(hooks, policies, args.hooks, args.pmu_hooks, args.controls, args.bulk, amd)
+        order = scenarios
+        if args.shuffle is not None:
+            progress.stage("matrix", f"scenario order shuffled with seed {args.shuffle}")
+            order = shuffled(scenarios, args.shuffle)
         done = [0]
 
         def on_done(run: ScenarioRun) -> None:
@@ -82,16 +95,18 @@ def cmd_matrix(args: argparse.Namespace) -> int:
             progress.stage("matrix", f"{done[0]}/{len(scenarios)} {run.scenario.name} "
                                      f"[{run.scenario.policy.value}] {run.seconds:.2f}s{tag}")
 
-        runs = run_all(sessions, scenarios, on_done)
+        # reported in the canonical order, whatever order they ran in
+        canonical = {scenario: index for index, scenario in enumerate(scenarios)}
+        runs = sorted(run_all(sessions, order, on_done), key=lambda run: canonical[run.scenario])
     finally:
         for session in sessions:
-            session.close()
+            session.shut()
     seconds = time.monotonic() - started
-    verdicts = judge((r.scenario, observe(r, hooks)) for r in runs)
+    verdicts = judge((r.scenario, observe(r, hooks, args.verbose)) for r in runs)
     boots = sum(s.boots for s in sessions)
     meta = {
         **prepared.meta(), "seconds": round(seconds, 1), "boots": boots, "guests": len(sessions),
-        "logs": [str(s.log_path) for s in sessions],
+        "logs": [str(s.log_path) for s in sessions], "shuffle": args.shuffle,
     }
     if args.ktap:
         sys.stdout.write(report.ktap(verdicts, f"kvmnull matrix {tree.release}"))
@@ -103,8 +118,7 @@ def cmd_matrix(args: argparse.Namespace) -> int:
     if args.json:
         report.write_json(verdicts, meta, args.json)
     if args.junit:
-        report.write_junit(verdicts, f"kvmnull matrix {tree.release}", args.junit,
-                           {r.scenario.name + r.scenario.policy.value: r.seconds for r in runs})
+        report.write_junit(verdicts, f"kvmnull matrix {tree.release}", args.junit)
     return 0 if all(v.passed for v in verdicts) else 1
 
 
@@ -125,6 +139,8 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser],
                         help="guests running scenarios in parallel (default: one per core, at most 2)")
     matrix.add_argument("--scenario-timeout", type=float, default=30.0, metavar="S",
                         help="seconds before a scenario's guest counts as hung")
+    matrix.add_argument("--shuffle", type=int, metavar="SEED",
+                        help="run the scenarios in the order SEED permutes them to (recorded in the JSON)")
     matrix.add_argument("--json", metavar="FILE", help="write every scenario as JSON")
     matrix.add_argument("--junit", metavar="FILE", help="write JUnit XML")
     matrix.add_argument("--ktap", action="store_true", help="print KTAP instead of the table")

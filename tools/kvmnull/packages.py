@@ -22,13 +22,13 @@ import json
 import os
 import re
 import shutil
-import subprocess
 import tempfile
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from . import process
 from .errors import PackageError
 from .progress import Progress
 
@@ -160,18 +160,16 @@ def cache_root(override: str | None = None) -> Path:
     return Path(base).expanduser().resolve() / "kvmnull"
 
 
-def _run(argv: list[str], progress: Progress, cwd: Path | None = None) -> str:
-    progress.command(argv, str(cwd) if cwd else None)
-    try:
-        result = subprocess.run(argv, cwd=cwd, capture_output=True, text=True, check=False)
-    except FileNotFoundError as exc:
-        raise PackageError(f"{argv[0]} not found", "install it (apt-get install apt dpkg xz-utils tar)") from exc
-    if result.returncode != 0:
-        raise PackageError(
-            f"{' '.join(argv[:3])}... failed (exit {result.returncode}): {result.stderr.strip()[-800:]}",
-            "check the package names and that `apt-get update` has run",
-        )
-    return result.stdout
+# generous limits: they only catch a tool that stopped making progress
+APT_TIMEOUT = 600.0
+UNPACK_TIMEOUT = 600.0
+
+
+def _run(argv: list[str], progress: Progress, log: Path, stage: str, timeout: float,
+         cwd: Path | None = None) -> str:
+    """Run an apt/dpkg/tar command with its output streamed to ``log``; its output."""
+    return process.run(argv, stage=stage, log=log, progress=progress, timeout=timeout, error=PackageError,
+                       cwd=cwd, remedy="check the package names and that `apt-get update` has run").output
 
 
 def _version_key(version: str) -> tuple[int, ...]:
@@ -210,18 +208,21 @@ def choose_set(target: Target, image_names: list[str], madison: dict[str, set[st
     return None
 
 
-def resolve(target: Target, progress: Progress) -> PackageSet | None:
+def resolve(target: Target, cache: Path, progress: Progress) -> PackageSet | None:
     """Ask apt for the newest complete set; None when apt knows none."""
     if not shutil.which("apt-cache"):
         raise PackageError("apt-cache not found", "kvmnull fetches Debian packages: run it on Debian or Ubuntu")
-    names = _run(["apt-cache", "pkgnames", f"linux-image-{target.series}."], progress).split()
+    log = cache / "logs" / "apt.log"
+    names = _run(["apt-cache", "pkgnames", f"linux-image-{target.series}."], progress, log,
+                 "asking apt for kernel images", APT_TIMEOUT).split()
     abis = candidate_abis(target, names)
     if not abis:
         return None
     wanted: list[str] = []
     for abi in abis:
         wanted += PackageSet(abi, "", target.flavour, target.series).packages()
-    madison = parse_madison(_run(["apt-cache", "madison", *sorted(set(wanted))], progress))
+    madison = parse_madison(_run(["apt-cache", "madison", *sorted(set(wanted))], progress, log,
+                                 "asking apt for package versions", APT_TIMEOUT))
     return choose_set(target, names, madison)
 
 
@@ -286,16 +287,17 @@ def _translate_kconfig(source: Path) -> None:
         path.write_text(re.sub(r"^(\s+)modules$", r"\1option modules", text, flags=re.M))
 
 
-def _extract_source(tarball: Path, dest: Path, series: str, progress: Progress) -> None:
+def _extract_source(tarball: Path, dest: Path, series: str, progress: Progress, log: Path) -> None:
     prefix = f"linux-source-{series}/"
     # with --wildcards, '*' also matches '/': Kconfig files come from every depth
     _run(["tar", "-xJf", str(tarball), "-C", str(dest), "--strip-components=1", "--wildcards",
-          *(prefix + m for m in SOURCE_MEMBERS), f"{prefix}*Kconfig*"], progress)
+          *(prefix + m for m in SOURCE_MEMBERS), f"{prefix}*Kconfig*"], progress, log,
+         f"extracting {tarball.name}", UNPACK_TIMEOUT)
 
 
 def fetch(target: Target, cache: Path, progress: Progress, offline: bool = False) -> KernelTree:
     """Return the cache entry for the target, fetching it when missing."""
-    pset = None if offline else resolve(target, progress)
+    pset = None if offline else resolve(target, cache, progress)
     if pset is None:
         series_trees = [t for t in cached_trees(cache)
                         if t.series == target.series and (target.abi is None or t.abi == target.abi)]
@@ -327,19 +329,21 @@ def _fetch_set(pset: PackageSet, cache: Path, progress: Progress) -> KernelTree:
         debs = work / "debs"
         debs.mkdir()
         progress.stage("kernel", f"downloading {len(pset.packages())} packages of {pset.release} ({pset.version})")
-        _run(["apt-get", "download", *(f"{p}={pset.version}" for p in pset.packages())], progress, cwd=debs)
+        log = work / "fetch.log"
+        _run(["apt-get", "download", *(f"{p}={pset.version}" for p in pset.packages())], progress, log,
+             f"downloading the packages of {pset.release}", APT_TIMEOUT, cwd=debs)
         root = work / "root"
         root.mkdir()
         for deb in sorted(debs.glob("*.deb")):
             progress.stage("kernel", f"unpacking {deb.name.split('_')[0]}")
-            _run(["dpkg-deb", "-x", str(deb), str(root)], progress)
+            _run(["dpkg-deb", "-x", str(deb), str(root)], progress, log, f"unpacking {deb.name}", UNPACK_TIMEOUT)
         shutil.rmtree(debs)
         _repair_headers(root, pset)
         tarball = root / "usr" / "src" / f"linux-source-{pset.series}.tar.xz"
         source = work / "src"
         source.mkdir()
         progress.stage("kernel", f"extracting KVM, Kconfig and scripts from {tarball.name}")
-        _extract_source(tarball, source, pset.series, progress)
+        _extract_source(tarball, source, pset.series, progress, log)
         tarball.unlink()
         _translate_kconfig(source)
         manifest = {

@@ -49,6 +49,7 @@ def scenario_json(verdict: Verdict) -> dict[str, object]:
         "load_status": obs.load_status,
         "detail": obs.detail,
         "evidence": list(obs.evidence),
+        "seconds": round(obs.seconds, 3),
     }
 
 
@@ -95,18 +96,25 @@ def write_json(verdicts: Sequence[Verdict], meta: dict[str, object], path: str) 
     Path(path).write_text(json.dumps(to_json(verdicts, meta), indent=2) + "\n")
 
 
-def write_junit(verdicts: Sequence[Verdict], suite: str, path: str, seconds: dict[str, float] | None = None) -> None:
+def junit(verdicts: Sequence[Verdict], suite: str) -> str:
+    """A JUnit XML document: one testcase per scenario, timed, with a failure body for each failure."""
     counts = summary_counts(verdicts)
-    root = ET.Element("testsuite", name=suite, tests=str(counts["total"]), failures=str(counts["failed"]))
+    total = sum(v.observation.seconds for v in verdicts)
+    root = ET.Element("testsuite", name=suite, tests=str(counts["total"]), failures=str(counts["failed"]),
+                      errors="0", time=f"{total:.3f}")
     for verdict in verdicts:
         case = ET.SubElement(root, "testcase", classname=f"kvmnull.{_table(verdict)}",
                              name=f"{_hook(verdict)}[{verdict.scenario.policy.value}]",
-                             time=f"{(seconds or {}).get(verdict.scenario.name, 0.0):.2f}")
+                             time=f"{verdict.observation.seconds:.3f}")
         if not verdict.passed:
             failure = ET.SubElement(case, "failure", message=(
                 f"expected {verdict.expected.value}, observed {verdict.observation.outcome.value}"))
             failure.text = "\n".join([verdict.observation.detail, *verdict.observation.evidence])
-    ET.ElementTree(root).write(path, encoding="unicode", xml_declaration=True)
+    return ET.tostring(root, encoding="unicode", xml_declaration=True) + "\n"
+
+
+def write_junit(verdicts: Sequence[Verdict], suite: str, path: str) -> None:
+    Path(path).write_text(junit(verdicts, suite))
 
 
 def ktap(verdicts: Sequence[Verdict], suite: str) -> str:
@@ -114,8 +122,10 @@ def ktap(verdicts: Sequence[Verdict], suite: str) -> str:
     for number, verdict in enumerate(verdicts, start=1):
         status = "ok" if verdict.passed else "not ok"
         name = f"{_table(verdict)}.{_hook(verdict)}.{verdict.scenario.policy.value}"
-        lines.append(f"{status} {number} {name} # expected {verdict.expected.value}, "
-                     f"observed {verdict.observation.outcome.value}")
+        lines.append(f"# {name}: expected {verdict.expected.value}, observed "
+                     f"{verdict.observation.outcome.value} ({verdict.observation.detail}) "
+                     f"in {verdict.observation.seconds:.2f}s")
+        lines.append(f"{status} {number} {name}")
     counts = summary_counts(verdicts)
     lines.append(f"# totals: pass:{counts['passed']} fail:{counts['failed']} xfail:0 xpass:0 skip:0 error:0")
     return "\n".join(lines) + "\n"

@@ -1,62 +1,64 @@
-"""Run scenarios in a guest and turn their evidence into observations.
+"""Run scenarios in a guest: the guest side of the matrix, the census and ``run``.
 
 One guest serves many scenarios: kvm.ko stays loaded, ``missing_hook`` is
 flipped at run time, and each scenario is one console round trip to
-``kvmnull-scenario`` (a script in the initramfs).  A scenario that crashes or
-hangs the guest is recorded with its console excerpt and the next scenario
-gets a fresh guest.
+``kvmnull-scenario`` (:mod:`harness`).  A real vendor changes kvm.ko's
+globals, so kvm.ko is reloaded after it: every scenario starts from the same
+kvm.ko.  A scenario that crashes or hangs the guest is recorded with its
+console excerpt and the next scenario gets a fresh guest.  What the output
+means is decided later (:mod:`contract`).
 """
 
 from __future__ import annotations
 
-import re
+import enum
+import queue
 import shlex
+import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import evidence
+from . import harness
 from .build import BuildResult
-from .contract import Observation, Outcome, Scenario
 from .errors import GuestError
-from .evidence import Kind, Record
 from .guest import Guest, GuestConfig, GuestCrashed, GuestHung
-from .hooks import HookSet
+from .hooks import Hook, HookClass
 from .initramfs import guest_archive
 from .progress import Progress
 
-SCENARIO_SCRIPT = r"""#!/bin/sh
-# kvmnull-scenario POLICY VENDOR NULL NULL_PMU PROBE: one negative test.
-# Prints harness lines (kvmnull-load, kvmnull-unload, probe steps), then the
-# kernel log of the scenario between kvmnull-dmesg markers.
-policy=$1 vendor=$2 null=$3 null_pmu=$4 probe=$5
-echo "kvmnull-scenario: begin $policy $vendor null=$null null_pmu=$null_pmu"
-echo "$policy" > /sys/module/kvm/parameters/missing_hook || exit 90
-dmesg -c > /dev/null
-if [ "$vendor" = kvm-amd ]; then
-	module=kvm_amd
-	insmod /modules/kvm-amd.ko
-else
-	module=kvm_null
-	insmod /modules/kvm-null.ko ${null:+null=$null} ${null_pmu:+null_pmu=$null_pmu}
-fi
-status=$?
-# a vendor init that returns garbage can make insmod exit 0 with nothing loaded
-loaded=no
-[ -e "/sys/module/$module/initstate" ] && loaded=yes
-echo "kvmnull-load: $vendor status=$status loaded=$loaded"
-if [ "$loaded" = yes ]; then
-	[ "$probe" = 1 ] && kvmnull-probe
-	rmmod "$module"
-	echo "kvmnull-unload: $vendor status=$?"
-fi
-echo "kvmnull-dmesg-begin"
-dmesg -c
-echo "kvmnull-dmesg-end"
-"""
 
-SETUP = "insmod /modules/irqbypass.ko && insmod /modules/kvm.ko"
+class Policy(enum.Enum):
+    """kvm.ko's ``missing_hook`` parameter."""
+
+    REFUSE = "refuse"
+    WARN = "warn"
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """One negative test: a vendor, the hooks it leaves NULL, and kvm.ko's policy."""
+
+    name: str
+    policy: Policy
+    vendor: str = "kvm-null"  # or "kvm-amd", the real-vendor control
+    nulled: tuple[Hook, ...] = ()
+    probe: bool = True  # run the VM lifecycle probe when the vendor registers
+    # kvm-null's null= / null_pmu= as given; by default the names of the NULL hooks
+    # (a charp parameter holds at most 1024 bytes: bulk cases pass class selectors)
+    params: tuple[tuple[str, str], ...] = ()
+
+    @property
+    def mandatory(self) -> frozenset[str]:
+        """``table.hook`` keys of the NULL mandatory hooks."""
+        return frozenset(h.key for h in self.nulled if h.hook_class is HookClass.MANDATORY)
+
+    def null_param(self, table: str) -> str:
+        given = dict(self.params)
+        if table in given:
+            return given[table]
+        return ",".join(h.name for h in self.nulled if h.table.value == table)
 
 
 @dataclass(frozen=True)
@@ -72,110 +74,26 @@ class ScenarioRun:
 
 def initramfs_for(build: BuildResult, busybox: Path, dest: Path) -> Path:
     archive = guest_archive(busybox, build.modules(), build.programs())
-    archive.add_bytes("bin/kvmnull-scenario", SCENARIO_SCRIPT.encode(), 0o755)
+    archive.add_bytes(harness.SCRIPT_PATH, harness.SCRIPT.encode(), 0o755)
     archive.write(dest)
     return dest
 
 
-def load_record(records: Sequence[Record]) -> Record | None:
-    """The harness's own load line of the scenario's vendor."""
-    for record in records:
-        if record.kind is Kind.LOAD and record.status is not None and record.module in ("kvm-null", "kvm-amd"):
-            return record
-    return None
-
-
-def split_output(output: str) -> tuple[str, str]:
-    """(harness lines, the scenario's kernel log)."""
-    match = re.search(r"kvmnull-dmesg-begin\r*\n(.*?)kvmnull-dmesg-end", output, re.S)
-    if not match:
-        return output, ""
-    return output[: match.start()], match.group(1)
-
-
-BEGIN = "kvmnull-scenario: begin"
-
-
-def own_output(output: str) -> str:
-    """The part of a console excerpt that belongs to the last scenario started in it."""
-    start = output.rfind(BEGIN)
-    return output[start:] if start >= 0 else output
-
-
-def observe(run: ScenarioRun, hooks: HookSet) -> Observation:
-    """Classify one scenario from its evidence alone (the contract is applied later)."""
-    if run.crash is not None or run.hung:
-        records = evidence.parse(own_output(run.output), hooks)
-        crash = next((r for r in records if r.kind is Kind.CRASH), None)
-        lines = [r.text for r in records if r.kind in (Kind.CRASH, Kind.WARN, Kind.HOOK_REFUSED)][:6]
-        if run.hung:
-            return Observation(Outcome.HUNG, detail="guest stopped answering", evidence=tuple(lines))
-        title = (crash.title if crash else None) or run.crash or "crash"
-        where = f" at {crash.function}" if crash and crash.function else ""
-        return Observation(Outcome.CRASHED, detail=f"{title}{where}", evidence=tuple(lines or [title]))
-
-    harness, kernel_log = split_output(run.output)
-    harness_records = evidence.parse(harness, hooks)
-    records = evidence.parse(kernel_log, hooks)
-    load = load_record(harness_records)
-    status = load.status if load else None
-    refused = {f"{r.table}.{r.hook}" for r in records if r.kind is Kind.HOOK_REFUSED}
-    warns = [r for r in records if r.kind is Kind.WARN]
-    warned = {f"{r.table}.{r.hook}" for r in warns if r.hook}
-    crashes = [r for r in records if r.kind is Kind.CRASH]
-    probe = [r for r in harness_records if r.kind is Kind.PROBE]
-    probe_failed = next((r for r in probe if r.status), None)
-    decisive: list[str] = []
-
-    if status is None:
-        return Observation(Outcome.ERROR, detail="no load status in the output",
-                           evidence=tuple(harness.strip().splitlines()[-3:]))
-    if crashes:
-        decisive = [r.text for r in crashes[:3]]
-        return Observation(Outcome.CRASHED, frozenset(refused | warned), status, crashes[0].title or "",
-                           tuple(decisive))
-    if refused and status != 0 and not warns:
-        decisive = sorted({r.text for r in records if r.kind in (Kind.HOOK_REFUSED, Kind.VENDOR_REFUSED)})
-        return Observation(Outcome.REFUSED, frozenset(refused), status, f"insmod status {status}", tuple(decisive))
-    if warns and not refused:
-        unnamed = [w for w in warns if not w.hook]
-        decisive = [w.detail or w.text for w in warns if w.hook][:4] + [w.text for w in unnamed][:2]
-        detail = f"{len(warns)} WARN(s), load status {status}"
-        if unnamed:
-            detail += f", {len(unnamed)} not naming a hook"
-        return Observation(Outcome.WARNED, frozenset(warned), status, detail, tuple(decisive))
-    if status == 0 and load and load.detail == "absent":
-        return Observation(Outcome.LOAD_FAILED, frozenset(), status,
-                           "insmod exited 0, but the module is not loaded (its init returned garbage)",
-                           (load.text, *(r.text for r in records[:3])))
-    if status == 0 and not refused:
-        optional = next((r for r in records if r.kind is Kind.OPTIONAL_NULL), None)
-        decisive = [optional.text] if optional else ["kvmnull-load: status=0, no refusal, no WARN"]
-        if probe_failed:
-            return Observation(Outcome.ERROR, frozenset(), status,
-                               f"loaded, but the lifecycle failed at {probe_failed.title}: {probe_failed.detail}",
-                               (*decisive, probe_failed.text))
-        run_step = next((r for r in probe if r.title == "run"), None)
-        if run_step:
-            decisive.append(run_step.text)
-        return Observation(Outcome.LOADED, frozenset(), status, "registered" + (", lifecycle ok" if probe else ""),
-                           tuple(decisive))
-    errno_name = next((r.errno_name for r in harness_records if r.kind is Kind.LOAD and r.errno_name), None)
-    return Observation(Outcome.LOAD_FAILED, frozenset(refused), status,
-                       f"insmod status {status} ({errno_name or '?'}) without the contract's refusal",
-                       tuple(r.text for r in records[:4]))
-
-
 def scenario_command(scenario: Scenario) -> str:
     return shlex.join([
-        "kvmnull-scenario", scenario.policy.value, scenario.vendor, scenario.null_param("x86"),
+        harness.SCRIPT_PATH.rsplit("/", 1)[1], scenario.policy.value, scenario.vendor, scenario.null_param("x86"),
         scenario.null_param("pmu"), "1" if scenario.probe else "0",
     ])
 
 
 @dataclass
 class GuestSession:
-    """A guest with kvm.ko loaded that runs scenarios, rebooting after a crash or hang."""
+    """A guest with kvm.ko loaded that runs scenarios, rebooting after a crash or hang.
+
+    Use it as a context manager: QEMU never outlives it.  Once closed for good
+    (:meth:`shut`), it boots nothing more, so a thread still running
+    scenarios when the run is interrupted cannot start a new QEMU.
+    """
 
     config: GuestConfig
     log_path: Path
@@ -184,17 +102,27 @@ class GuestSession:
     boots: int = 0
     boot_seconds: list[float] = field(default_factory=list)
     _guest: Guest | None = None
+    _shut: bool = False
+    _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def guest(self) -> Guest:
         """The running guest with kvm.ko loaded, booted first if there is none."""
-        if self._guest is None:
-            guest = Guest(self.config, self.log_path, self.progress)
-            guest.start()
-            self.boots += 1
-            self.boot_seconds.append(guest.boot_seconds)
-            guest.check(SETUP, timeout=30, stage="loading irqbypass.ko and the patched kvm.ko")
-            self._guest = guest
-        return self._guest
+        with self._lock:
+            if self._shut:
+                raise GuestError("the guest session is closed", "start a new session")
+            if self._guest is None:
+                guest = Guest(self.config, self.log_path, self.progress)
+                self._guest = guest  # registered first: a shut() from another thread stops it
+                try:
+                    guest.start()
+                    self.boots += 1
+                    self.boot_seconds.append(guest.boot_seconds)
+                    guest.check(harness.SETUP, timeout=30, stage="loading irqbypass.ko and the patched kvm.ko")
+                except BaseException:
+                    self._guest = None
+                    guest.stop()
+                    raise
+            return self._guest
 
     def run(self, scenario: Scenario) -> ScenarioRun:
         started = time.monotonic()
@@ -210,23 +138,30 @@ class GuestSession:
             return ScenarioRun(scenario, exc.console, time.monotonic() - started, hung=True)
 
     def close(self) -> None:
-        if self._guest is not None:
-            self._guest.stop()
-            self._guest = None
+        """Stop the guest; the next scenario boots a fresh one."""
+        guest, self._guest = self._guest, None
+        if guest is not None:
+            guest.stop()
+
+    def shut(self) -> None:
+        """Stop the guest and boot no other."""
+        self._shut = True
+        self.close()
 
     def __enter__(self) -> GuestSession:
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self.close()
+        self.shut()
 
 
 def run_all(sessions: Sequence[GuestSession], scenarios: Sequence[Scenario],
             on_done: Callable[[ScenarioRun], None]) -> list[ScenarioRun]:
-    """Run scenarios across sessions (one thread per session), keeping the input order in the result."""
-    import queue
-    import threading
+    """Run scenarios across sessions (one thread per session), keeping the input order in the result.
 
+    Any exception in a worker, or in the caller's thread (Ctrl-C), shuts every
+    session: no QEMU survives, and the exception is raised here.
+    """
     work: queue.Queue[tuple[int, Scenario]] = queue.Queue()
     for item in enumerate(scenarios):
         work.put(item)
@@ -242,7 +177,10 @@ def run_all(sessions: Sequence[GuestSession], scenarios: Sequence[Scenario],
                 return
             try:
                 result = session.run(scenario)
-            except GuestError as exc:  # the guest could not even boot: record it and go on
+            except GuestError as exc:
+                if session._shut:
+                    return
+                # the guest could not even boot: record it and go on
                 session.close()
                 result = ScenarioRun(scenario, str(exc), 0.0, crash=str(exc).splitlines()[0])
             except BaseException as exc:
@@ -252,13 +190,23 @@ def run_all(sessions: Sequence[GuestSession], scenarios: Sequence[Scenario],
                 results[index] = result
                 on_done(result)
 
-    threads = [threading.Thread(target=worker, args=(s,), daemon=True) for s in sessions]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    threads = [threading.Thread(target=worker, args=(s,), daemon=True, name=f"guest-{i}")
+               for i, s in enumerate(sessions)]
+    try:
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            while thread.is_alive():
+                thread.join(timeout=0.5)  # wakes for Ctrl-C
+    except BaseException:
+        failures.append(KeyboardInterrupt())
+        for session in sessions:
+            session.shut()
+        for thread in threads:
+            thread.join(timeout=30)
+        raise
     if failures:
+        for session in sessions:
+            session.shut()
         raise failures[0]
     return [results[i] for i in sorted(results)]
-
-

@@ -15,7 +15,7 @@ from .build import SELFTESTS, selftest_names
 from .errors import GuestError, UsageError
 from .guest import Guest
 from .progress import Progress
-from .runner import prepare, target_hooks
+from .target import load, prepare
 
 EXIT_NAMES = {0: "pass", 1: "fail", 4: "skip"}
 
@@ -44,9 +44,24 @@ class SelftestRun:
             return "invalid KTAP"
         if self.exit_code == 4:
             return "skip"
-        if self.exit_code == 0 and not self.report.count(ktap.Status.FAIL):
+        if self.exit_code == 0 and not self.report.count(ktap.Status.FAIL) and not self.report.count(ktap.Status.ERROR):
             return "pass"
         return "fail"
+
+
+def judge_runs(runs: list[SelftestRun]) -> list[tuple[SelftestRun, str, str]]:
+    """Each run with its verdict and a note.  A whole-test skip after an earlier failure is a
+    failure too: it is what a test that left state behind does to the tests after it."""
+    judged = []
+    failed_before: str | None = None
+    for run in runs:
+        verdict, note = run.verdict, "; ".join(run.report.problems) or run.report.bail_out or ""
+        if verdict == "skip" and failed_before:
+            verdict, note = "skip after failure", f"skipped after {failed_before} failed: {note}"
+        if verdict not in ("pass", "skip"):
+            failed_before = failed_before or run.name
+        judged.append((run, verdict, note))
+    return judged
 
 
 def cmd_selftest(args: argparse.Namespace) -> int:
@@ -56,8 +71,7 @@ def cmd_selftest(args: argparse.Namespace) -> int:
     unknown = [t for t in chosen if t not in names]
     if unknown:
         raise UsageError(f"unknown selftest {', '.join(unknown)}", f"valid: {', '.join(names)}")
-    tree, _, hooks = target_hooks(args, progress)
-    prepared = prepare(args, progress, tree, hooks)
+    prepared = prepare(args, progress, load(args, progress))
     runs: list[SelftestRun] = []
     session = prepared.session("selftest", progress, args.test_timeout)
 
@@ -84,19 +98,21 @@ def cmd_selftest(args: argparse.Namespace) -> int:
             if not args.quiet:
                 sys.stdout.write(output if output.endswith("\n") else output + "\n")
     finally:
-        session.close()
+        session.shut()
 
     rows = []
-    for run in runs:
+    judged = judge_runs(runs)
+    for run, verdict, note in judged:
         rep = run.report
         code = run.exit_code
-        rows.append([run.name, run.verdict, "-" if code is None else EXIT_NAMES.get(code, str(code)),
-                     rep.count(ktap.Status.PASS), rep.count(ktap.Status.FAIL), rep.count(ktap.Status.SKIP),
-                     f"{run.seconds:.1f}", "; ".join(rep.problems) or rep.bail_out or ""])
+        rows.append([run.name, verdict, "-" if code is None else EXIT_NAMES.get(code, str(code)),
+                     rep.count(ktap.Status.PASS), rep.count(ktap.Status.FAIL) + rep.count(ktap.Status.ERROR),
+                     rep.count(ktap.Status.SKIP), f"{run.seconds:.1f}", note])
     print(tabulate(rows, headers=["test", "verdict", "exit", "ok", "not ok", "skip", "seconds", "note"]))
-    failed = [r for r in runs if r.verdict not in ("pass", "skip")]
+    failed = [run for run, verdict, _ in judged if verdict not in ("pass", "skip")]
+    skipped = sum(verdict == "skip" for _, verdict, _ in judged)
     print(f"\n{len(runs) - len(failed)} passed, {len(failed)} failed "
-          f"({sum(r.verdict == 'skip' for r in runs)} skipped); console log: {session.log_path}")
+          f"({skipped} skipped); console log: {session.log_path}")
     return 1 if failed else 0
 
 

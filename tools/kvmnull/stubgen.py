@@ -14,9 +14,66 @@ by ``module/kvm_null.c``.  For every hook it holds:
 
 from __future__ import annotations
 
-from .hooks import Declaration, Hook, HookClass, HookSet, Table
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from .errors import BuildError
+from .hooks import Declaration, Hook, HookClass, HookSet, Param, Table
 
 GENERATED_HEADER = "kvm_null_hooks.h"
+# the hand-written part of kvm-null, whose overrides the generator checks
+MODULE_SOURCE = Path(__file__).resolve().parents[2] / "module" / "kvm_null.c"
+
+_TABLES = "|".join(t.value for t in Table)
+_OVERRIDE = re.compile(rf"^#define\s+KVM_NULL_(?P<what>IMPL|INPUTS)_(?P<table>{_TABLES})_(?P<hook>\w+)\b", re.M)
+# pointers to the objects kvm.ko hands every hook, not outputs
+_CONTEXT_TYPES = ("struct kvm_vcpu *", "struct kvm *")
+
+
+@dataclass(frozen=True)
+class Overrides:
+    """What kvm_null.c says about hooks, as ``table.hook`` keys.
+
+    ``KVM_NULL_IMPL_<table>_<hook>``: a hand-written implementation replaces the
+    stub's default.  ``KVM_NULL_INPUTS_<table>_<hook>``: the hook's pointer
+    parameters are inputs, so the default stub, which writes nothing, is right.
+    """
+
+    implemented: frozenset[str]
+    inputs: frozenset[str]
+
+
+def read_overrides(text: str) -> Overrides:
+    found: dict[str, set[str]] = {"IMPL": set(), "INPUTS": set()}
+    for m in _OVERRIDE.finditer(text):
+        found[m.group("what")].add(f"{m.group('table')}.{m.group('hook')}")
+    return Overrides(frozenset(found["IMPL"]), frozenset(found["INPUTS"]))
+
+
+def writable_pointers(decl: Declaration) -> tuple[Param, ...]:
+    """Parameters through which a hook may hand results back: non-const pointers other than the context."""
+    return tuple(p for p in decl.params
+                 if p.type.endswith("*") and not p.type.startswith("const ") and p.type not in _CONTEXT_TYPES)
+
+
+def check_overrides(hooks: HookSet, overrides: Overrides) -> list[str]:
+    """Fail on an override for a hook the target lacks; warn on stubs that may leave outputs unwritten."""
+    known = {h.key for h in hooks.hooks}
+    unknown = sorted((overrides.implemented | overrides.inputs) - known)
+    if unknown:
+        raise BuildError(f"kvm_null.c overrides hooks this kernel does not have: {', '.join(unknown)}",
+                         "remove those #defines, or rename them after the target's hooks (kvmnull build --list-hooks)")
+    warnings = []
+    for hook in hooks.hooks:
+        if not hook.declaration.returns_void or hook.key in overrides.implemented | overrides.inputs:
+            continue
+        pointers = writable_pointers(hook.declaration)
+        if pointers:
+            warnings.append(f"{hook.key} is void and may return results through "
+                            f"{', '.join(p.c for p in pointers)}, but its stub writes nothing: define "
+                            f"KVM_NULL_IMPL_{hook.table.value}_{hook.name} (or KVM_NULL_INPUTS_... if they are inputs)")
+    return warnings
 
 _CLASS_ENUM = {
     HookClass.MANDATORY: "KVM_NULL_MANDATORY",
@@ -88,3 +145,11 @@ def generate(hooks: HookSet, kernel: str) -> str:
         out += ["", ""]
     out += ["#endif /* KVM_NULL_HOOKS_H */", ""]
     return "\n".join(out)
+
+
+def write_header(hooks: HookSet, kernel: str, folder: Path, module_source: Path = MODULE_SOURCE) -> list[str]:
+    """Check kvm_null.c's overrides against the target, write ``kvm_null_hooks.h``; the warnings."""
+    warnings = check_overrides(hooks, read_overrides(module_source.read_text()))
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / GENERATED_HEADER).write_text(generate(hooks, kernel))
+    return warnings

@@ -17,6 +17,8 @@ import sys
 import tempfile
 from pathlib import Path
 
+from kvmnull.runner import busybox_path
+
 from kvmnull import kconfig, packages
 from kvmnull.build import build
 from kvmnull.census import LIFECYCLE
@@ -25,7 +27,6 @@ from kvmnull.guest import Accel, Guest, GuestConfig
 from kvmnull.hooks import Table, load_hooks
 from kvmnull.initramfs import guest_archive
 from kvmnull.progress import Progress
-from kvmnull.runner import busybox_path
 from kvmnull.scenario import GuestSession, initramfs_for
 
 DATA = Path(__file__).resolve().parent / "test_data"

@@ -1,4 +1,14 @@
-"""Shared fixtures: the real default target kernel (fetched into the cache by `make test`)."""
+"""Shared fixtures.
+
+Two kinds of kernel data:
+
+* ``captured_*``: headers, vendor sources and the config of one Debian release,
+  captured under ``test_data/kernels/<release>/``.  Golden values (hook counts,
+  header lines, vendor functions) are asserted against these, so they hold
+  whatever Debian publishes next.
+* ``tree``, ``config``, ``hooks``: the newest default target in the cache
+  (fetched by `make test`), for what must work on whatever is current.
+"""
 
 from __future__ import annotations
 
@@ -11,6 +21,18 @@ from kvmnull.hooks import HookSet, load_hooks
 from kvmnull.progress import Progress
 
 DATA = Path(__file__).resolve().parent / "test_data"
+CAPTURED_RELEASE = "6.12.117+deb12-cloud-amd64"
+CAPTURED = DATA / "kernels" / CAPTURED_RELEASE
+
+
+@pytest.fixture(scope="session")
+def captured_config() -> kconfig.KernelConfig:
+    return kconfig.read_dotconfig(CAPTURED / "config", CAPTURED_RELEASE)
+
+
+@pytest.fixture(scope="session")
+def captured_hooks(captured_config: kconfig.KernelConfig) -> HookSet:
+    return load_hooks(CAPTURED / "src", captured_config.evaluator())
 
 
 @pytest.fixture(scope="session")
@@ -21,7 +43,7 @@ def tree() -> packages.KernelTree:
 
 @pytest.fixture(scope="session")
 def config(tree: packages.KernelTree) -> kconfig.KernelConfig:
-    return kconfig.load(tree)
+    return kconfig.load(tree.source, tree.config, tree.release)
 
 
 @pytest.fixture(scope="session")

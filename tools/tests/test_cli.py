@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 from kvmnull.cli import main
-from kvmnull.packages import KernelTree
+from kvmnull.hooks import HookClass, HookSet, Table
+from kvmnull.packages import KernelTree, supported_series
 
 
 def test_unknown_hook_is_rejected_before_any_boot(tree: KernelTree, capsys: pytest.CaptureFixture[str]) -> None:
@@ -20,9 +21,10 @@ def test_unknown_hook_is_rejected_before_any_boot(tree: KernelTree, capsys: pyte
 
 
 def test_unsupported_series(capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["build", "--kernel", "6.1"]) == 2
+    assert main(["build", "--kernel", "5.10"]) == 2
     err = capsys.readouterr().err
-    assert "no kvm.ko patches for series 6.1" in err and "supported series: 6.12" in err
+    assert "no kvm.ko patches for series 5.10" in err
+    assert f"supported series: {', '.join(supported_series())}" in err and "6.12" in supported_series()
 
 
 def test_bad_policy_is_an_argparse_error(capsys: pytest.CaptureFixture[str]) -> None:
@@ -32,23 +34,29 @@ def test_bad_policy_is_an_argparse_error(capsys: pytest.CaptureFixture[str]) -> 
     assert "invalid choice: 'ignore'" in capsys.readouterr().err
 
 
-def test_list_hooks_json(tree: KernelTree, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_list_hooks_json(tree: KernelTree, hooks: HookSet, tmp_path: Path,
+                         capsys: pytest.CaptureFixture[str]) -> None:
     out = tmp_path / "hooks.json"
     assert main(["build", "-q", "--offline", "--list-hooks", "--json", str(out)]) == 0
     data = json.loads(out.read_text())
-    classified = [h for h in data["hooks"] if h["class"] != "unclassified"]
-    assert len([h for h in classified if h["table"] == "x86"]) == 122
-    assert len([h for h in classified if h["table"] == "pmu"]) == 11
-    assert "122 x86 hooks, 11 PMU hooks" in capsys.readouterr().out
+    assert data["kernel"] == tree.release
+    listed = [(h["table"], h["hook"], h["class"], h["header_line"]) for h in data["hooks"]]
+    assert listed == [(h.table.value, h.name, h.hook_class.value, h.header_line) for h in hooks.hooks]
+    x86 = [h for h in hooks.table(Table.X86) if h.hook_class is not HookClass.UNCLASSIFIED]
+    pmu = [h for h in hooks.table(Table.PMU) if h.hook_class is not HookClass.UNCLASSIFIED]
+    assert f"{tree.release}: {len(x86)} x86 hooks, {len(pmu)} PMU hooks" in capsys.readouterr().out
 
 
-def test_census_json_static(tree: KernelTree, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_census_json_static(tree: KernelTree, hooks: HookSet, tmp_path: Path,
+                            capsys: pytest.CaptureFixture[str]) -> None:
     out = tmp_path / "census.json"
     assert main(["census", "-q", "--offline", "--json", str(out)]) == 0
-    hooks = {(h["table"], h["hook"]): h for h in json.loads(out.read_text())["hooks"]}
-    assert len(hooks) == 133
-    assert (hooks[("x86", "vm_destroy")]["class"], hooks[("x86", "vm_destroy")]["vmx"],
-            hooks[("x86", "vm_destroy")]["svm"]) == ("optional", True, True)
-    assert (hooks[("x86", "vcpu_precreate")]["vmx"], hooks[("x86", "vcpu_precreate")]["svm"]) == (True, False)
-    assert (hooks[("x86", "post_set_cr3")]["vmx"], hooks[("x86", "post_set_cr3")]["svm"]) == (False, True)
-    assert "oddity: kvm_x86_ops header line 136: stray ';'" in capsys.readouterr().out
+    data = json.loads(out.read_text())
+    assert data["kernel"] == tree.release
+    rows = {(h["table"], h["hook"]): h for h in data["hooks"]}
+    assert set(rows) == {(h.table.value, h.name) for h in hooks.classified()}
+    assert all(isinstance(row["vmx"], bool) and isinstance(row["svm"], bool) for row in rows.values())
+    printed = capsys.readouterr().out
+    for hook in hooks.hooks:
+        if hook.stray_semicolon:
+            assert f"oddity: {hook.table.struct} header line {hook.header_line}: stray ';'" in printed

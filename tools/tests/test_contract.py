@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from kvmnull.contract import Outcome, Policy, Scenario, expected, judge
+from kvmnull.contract import Outcome, expected, judge, observe
 from kvmnull.hooks import HookClass, HookSet, Table
-from kvmnull.scenario import ScenarioRun, observe, scenario_command
+from kvmnull.scenario import Policy, Scenario, ScenarioRun, scenario_command
 
 from .conftest import log
 
@@ -24,69 +24,91 @@ def scenario(hooks: HookSet, policy: Policy, *names: str) -> Scenario:
     (HookClass.OPTIONAL_RET0, Policy.REFUSE, Outcome.LOADED),
     (HookClass.OPTIONAL_RET0, Policy.WARN, Outcome.LOADED),
 ])
-def test_expected_follows_class_and_policy(hooks: HookSet, hook_class: HookClass, policy: Policy,
+def test_expected_follows_class_and_policy(captured_hooks: HookSet, hook_class: HookClass, policy: Policy,
                                            outcome: Outcome) -> None:
-    for hook in hooks.classified():
+    for hook in captured_hooks.classified():
         if hook.hook_class is hook_class:
             assert expected(Scenario(hook.key, policy, "kvm-null", (hook,))) is outcome
 
 
-def test_controls_must_load(hooks: HookSet) -> None:
+def test_controls_must_load(captured_hooks: HookSet) -> None:
     assert expected(Scenario("control", Policy.REFUSE)) is Outcome.LOADED
     assert expected(Scenario("control", Policy.WARN, "kvm-amd")) is Outcome.LOADED
 
 
-def test_observed_refusal(hooks: HookSet) -> None:
-    s = scenario(hooks, Policy.REFUSE, "vcpu_create", "vcpu_free")
-    verdict = judge([(s, observe(ScenarioRun(s, log("refused.log"), 1.0), hooks))])[0]
+def test_observed_refusal(captured_hooks: HookSet) -> None:
+    s = scenario(captured_hooks, Policy.REFUSE, "vcpu_create", "vcpu_free")
+    verdict = judge([(s, observe(ScenarioRun(s, log("refused.log"), 1.0), captured_hooks))])[0]
     assert verdict.observation.outcome is Outcome.REFUSED
     assert verdict.observation.named == {"x86.vcpu_create", "x86.vcpu_free"}
     assert verdict.observation.load_status == 22
     assert verdict.passed
 
 
-def test_refusal_that_misses_a_hook_fails(hooks: HookSet) -> None:
+def test_refusal_that_misses_a_hook_fails(captured_hooks: HookSet) -> None:
     # the same evidence cannot pass for a scenario that nulled a third hook
-    s = scenario(hooks, Policy.REFUSE, "vcpu_create", "vcpu_free", "vcpu_reset")
-    verdict = judge([(s, observe(ScenarioRun(s, log("refused.log"), 1.0), hooks))])[0]
+    s = scenario(captured_hooks, Policy.REFUSE, "vcpu_create", "vcpu_free", "vcpu_reset")
+    verdict = judge([(s, observe(ScenarioRun(s, log("refused.log"), 1.0), captured_hooks))])[0]
     assert verdict.observation.outcome is Outcome.REFUSED and not verdict.passed
 
 
-def test_observed_warning(hooks: HookSet) -> None:
-    s = scenario(hooks, Policy.WARN, "vcpu_create")
-    verdict = judge([(s, observe(ScenarioRun(s, log("warned.log"), 1.0), hooks))])[0]
+def test_observed_warning(captured_hooks: HookSet) -> None:
+    s = scenario(captured_hooks, Policy.WARN, "vcpu_create")
+    verdict = judge([(s, observe(ScenarioRun(s, log("warned.log"), 1.0), captured_hooks))])[0]
     assert verdict.observation.outcome is Outcome.WARNED
     assert verdict.observation.named == {"x86.vcpu_create"}
     assert verdict.passed
     # a refusal was expected under the other policy: the same evidence fails there
-    refuse = scenario(hooks, Policy.REFUSE, "vcpu_create")
-    assert not judge([(refuse, observe(ScenarioRun(refuse, log("warned.log"), 1.0), hooks))])[0].passed
+    refuse = scenario(captured_hooks, Policy.REFUSE, "vcpu_create")
+    assert not judge([(refuse, observe(ScenarioRun(refuse, log("warned.log"), 1.0), captured_hooks))])[0].passed
 
 
-def test_observed_clean_load(hooks: HookSet) -> None:
-    s = scenario(hooks, Policy.REFUSE, "vm_destroy")
-    verdict = judge([(s, observe(ScenarioRun(s, log("clean.log"), 1.0), hooks))])[0]
+def test_observed_clean_load(captured_hooks: HookSet) -> None:
+    s = scenario(captured_hooks, Policy.REFUSE, "vm_destroy")
+    verdict = judge([(s, observe(ScenarioRun(s, log("clean.log"), 1.0), captured_hooks))])[0]
     assert verdict.observation.outcome is Outcome.LOADED and verdict.passed
     assert any("hardware_exit_reason=0x6b766d6e756c6c" in e for e in verdict.observation.evidence)
 
 
-def test_crash_and_hang(hooks: HookSet) -> None:
-    s = scenario(hooks, Policy.WARN, "handle_exit")
-    crashed = observe(ScenarioRun(s, log("panic.log"), 1.0, crash="Kernel panic - not syncing: x"), hooks)
+def test_crash_and_hang(captured_hooks: HookSet) -> None:
+    s = scenario(captured_hooks, Policy.WARN, "handle_exit")
+    crashed = observe(ScenarioRun(s, log("panic.log"), 1.0, crash="Kernel panic - not syncing: x"), captured_hooks)
     assert crashed.outcome is Outcome.CRASHED and "sysrq triggered crash" in crashed.detail
-    hung = observe(ScenarioRun(s, log("hang.log"), 15.0, hung=True), hooks)
+    hung = observe(ScenarioRun(s, log("hang.log"), 15.0, hung=True), captured_hooks)
     assert hung.outcome is Outcome.HUNG
 
 
-def test_scenario_command_quotes_empty_lists(hooks: HookSet) -> None:
-    s = scenario(hooks, Policy.WARN, "vcpu_create", "get_cpl")
+def test_scenario_command_quotes_empty_lists(captured_hooks: HookSet) -> None:
+    s = scenario(captured_hooks, Policy.WARN, "vcpu_create", "get_cpl")
     assert scenario_command(s) == "kvmnull-scenario warn kvm-null vcpu_create,get_cpl '' 1"
     bulk = Scenario("all", Policy.REFUSE, "kvm-null", s.nulled, params=(("x86", "@mandatory"),))
     assert scenario_command(bulk) == "kvmnull-scenario refuse kvm-null @mandatory '' 1"
 
 
-def test_observed_oops_names_title_and_place(hooks: HookSet) -> None:
-    s = scenario(hooks, Policy.WARN, "get_l2_tsc_multiplier")
-    crashed = observe(ScenarioRun(s, log("oops.log"), 1.0, crash="Kernel panic - not syncing: Fatal exception"), hooks)
+def test_observed_oops_names_title_and_place(captured_hooks: HookSet) -> None:
+    s = scenario(captured_hooks, Policy.WARN, "get_l2_tsc_multiplier")
+    crashed = observe(ScenarioRun(s, log("oops.log"), 1.0, crash="Kernel panic - not syncing: Fatal exception"),
+                      captured_hooks)
     assert crashed.outcome is Outcome.CRASHED
     assert crashed.detail == "Oops: int3: 0000 [#1] PREEMPT SMP NOPTI at __schedule+0x428/0xbf0"
+
+
+def test_a_parser_failure_is_an_error_naming_the_stage(captured_hooks: HookSet) -> None:
+    class Broken(str):
+        """Output whose text cannot even be searched: whatever parses it raises."""
+
+        def __getattribute__(self, name: str) -> object:
+            raise RuntimeError(f"cannot read .{name}")
+
+    s = scenario(captured_hooks, Policy.REFUSE, "vm_destroy")
+    observation = observe(ScenarioRun(s, Broken("x"), 2.5), captured_hooks)
+    assert observation.outcome is Outcome.ERROR
+    assert observation.detail.startswith("evidence stage failed: ")
+    assert observation.seconds == 2.5
+    verbose = observe(ScenarioRun(s, Broken("x"), 2.5), captured_hooks, verbose=True)
+    assert any("Traceback" in line for line in verbose.evidence)
+
+
+def test_observation_carries_the_scenario_time(captured_hooks: HookSet) -> None:
+    s = scenario(captured_hooks, Policy.REFUSE, "vcpu_create", "vcpu_free")
+    assert observe(ScenarioRun(s, log("refused.log"), 1.25), captured_hooks).seconds == 1.25

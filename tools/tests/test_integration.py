@@ -3,23 +3,51 @@
 from __future__ import annotations
 
 import json
+import os
+import signal
 import subprocess
+import sys
 import time
+import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
 
-from kvmnull.build import REPO, BuildResult, build, patch_files
+from kvmnull import ktap
+from kvmnull.build import REPO, BuildResult, build, patch_files, selftest_names
 from kvmnull.cli import main
-from kvmnull.contract import Outcome, Policy, Scenario
-from kvmnull.guest import Accel, Guest, GuestConfig, GuestCrashed
+from kvmnull.contract import Outcome, observe
+from kvmnull.errors import GuestError
+from kvmnull.guest import QEMU, Accel, Guest, GuestConfig, GuestCrashed, GuestHung
 from kvmnull.hooks import HookSet, Table
+from kvmnull.initramfs import guest_archive
 from kvmnull.packages import KernelTree
 from kvmnull.progress import Progress
-from kvmnull.runner import busybox_path
-from kvmnull.scenario import GuestSession, initramfs_for, observe
+from kvmnull.scenario import GuestSession, Policy, Scenario, initramfs_for
+from kvmnull.target import busybox_path
 
 from .conftest import DATA
+
+
+def qemu_pids() -> set[int]:
+    """Every running QEMU of this machine."""
+    pids = set()
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                argv0 = (entry / "cmdline").read_bytes().split(b"\0", 1)[0]
+            except OSError:
+                continue
+            if argv0.endswith(QEMU.encode()):
+                pids.add(int(entry.name))
+    return pids
+
+
+def wait_for_no_new_qemu(before: set[int], seconds: float = 10.0) -> set[int]:
+    deadline = time.monotonic() + seconds
+    while (left := qemu_pids() - before) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    return left
 
 
 @pytest.fixture(scope="module")
@@ -97,30 +125,61 @@ def test_run_must_show(built: BuildResult, tmp_path: Path, argv: list[str], obse
     assert (tmp_path / "run.console.log").stat().st_size > 0
 
 
+def observations(path: Path) -> dict[tuple[str, str], tuple[object, ...]]:
+    """Per scenario, what must not depend on the order scenarios ran in."""
+    data = json.loads(path.read_text())
+    return {(s["name"], s["policy"]): (s["observed"], tuple(s["named"]), s["load_status"], s["detail"])
+            for s in data["scenarios"]}
+
+
 @pytest.mark.guest
-def test_full_matrix(built: BuildResult, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    out = tmp_path / "matrix.json"
+def test_full_matrix_in_every_format_and_in_any_order(built: BuildResult, hooks: HookSet, tmp_path: Path,
+                                                      capsys: pytest.CaptureFixture[str]) -> None:
+    ordered, shuffled = tmp_path / "ordered.json", tmp_path / "shuffled.json"
     junit = tmp_path / "matrix.xml"
-    status = main(["matrix", "-q", "--offline", "--accel", "tcg", "--log-dir", str(tmp_path),
-                   "--json", str(out), "--junit", str(junit), "--failures-only"])
+    common = ["matrix", "-q", "--offline", "--accel", "tcg", "--log-dir", str(tmp_path)]
+    status = main([*common, "--json", str(ordered), "--junit", str(junit), "--ktap"])
     printed = capsys.readouterr().out
-    data = json.loads(out.read_text())
+    data = json.loads(ordered.read_text())
     failed = [s for s in data["scenarios"] if not s["pass"]]
     assert status == 0 and not failed, printed
-    assert data["kernel"] and data["accel"] == "tcg"
-    # every hook alone under both policies, plus two controls per policy (kvm-amd: TCG offers SVM)
+    assert data["kernel"] and data["accel"] == "tcg" and data["shuffle"] is None
+    # every classified hook alone under both policies, plus two controls per policy (kvm-amd: TCG offers SVM)
     singles = [s for s in data["scenarios"] if s["table"] in ("x86", "pmu")]
-    assert len(singles) == (122 + 11) * 2
-    assert len([s for s in data["scenarios"] if s["table"] == "control"]) == 4
+    assert sorted((s["table"], s["hook"], s["policy"]) for s in singles) == sorted(
+        (h.table.value, h.name, p.value) for h in hooks.classified() for p in Policy)
+    controls = [(s["vendor"], s["policy"]) for s in data["scenarios"] if s["table"] == "control"]
+    assert sorted(controls) == sorted((v, p.value) for v in ("kvm-null", "kvm-amd") for p in Policy)
     for s in singles:
         if s["class"] == "mandatory":
             assert s["observed"] == ("refused" if s["policy"] == "refuse" else "warned")
             assert s["named"] == [f"{s['table']}.{s['hook']}"]
         else:
             assert s["observed"] == "loaded"
-    assert {k for k in data["scenarios"][0]} >= {"table", "hook", "class", "policy", "expected", "observed",
-                                                 "pass", "evidence"}
-    assert "<testsuite" in junit.read_text()
+    assert all(s["seconds"] > 0 for s in data["scenarios"])
+
+    # KTAP on stdout, read back with the project's reader
+    report = ktap.parse(printed)
+    assert report.valid, report.problems
+    assert report.plan == len(data["scenarios"]) == report.count(ktap.Status.PASS)
+
+    # JUnit, read with a real XML parser: one timed case per scenario
+    suite = ET.parse(junit).getroot()
+    cases = suite.findall("testcase")
+    assert suite.tag == "testsuite" and int(suite.get("tests", "-1")) == len(cases) == len(data["scenarios"])
+    assert suite.get("failures") == "0" and not suite.findall("testcase/failure")
+    assert all(float(case.get("time", "0")) > 0 for case in cases)
+    assert float(suite.get("time", "0")) > 0
+
+    # the same matrix in another order observes exactly the same
+    status = main([*common, "--shuffle", "1", "--json", str(shuffled), "--failures-only"])
+    table = capsys.readouterr().out
+    assert status == 0, table
+    assert json.loads(shuffled.read_text())["shuffle"] == 1
+    assert observations(shuffled) == observations(ordered)
+    # the table ends with a total per table and class
+    assert "table    class            scenarios    passed" in table
+    assert f"{len(data['scenarios'])} passed, 0 failed" in table
 
 
 @pytest.mark.guest
@@ -166,8 +225,6 @@ def test_selftests_pass_in_one_boot(built: BuildResult, tmp_path: Path, capsys: 
     status = main(["selftest", "--offline", "--accel", "tcg", "--log-dir", str(tmp_path)])
     printed = capsys.readouterr().out
     assert status == 0, printed
-    from kvmnull import ktap
-    from kvmnull.build import selftest_names
     reports = ktap.parse_all(printed)
     assert len(reports) == len(selftest_names())
     assert all(r.valid and not r.count(ktap.Status.FAIL) for r in reports)
@@ -214,11 +271,7 @@ def test_census_dynamic_bitemap_and_the_teaching_doc(built: BuildResult, tmp_pat
 
 
 @pytest.mark.build
-def test_fetch_killed_mid_download_leaves_nothing_trusted(tmp_path: Path) -> None:
-    import os
-    import signal
-    import sys
-
+def test_fetch_killed_mid_download_leaves_nothing_trusted(tree: KernelTree, tmp_path: Path) -> None:
     from kvmnull.packages import cached_trees
 
     cache = tmp_path / "cache"
@@ -235,4 +288,95 @@ def test_fetch_killed_mid_download_leaves_nothing_trusted(tmp_path: Path) -> Non
     # the next run fetches a complete entry despite the leftover
     done = subprocess.run([sys.executable, "-m", "kvmnull", "fetch", "-q"], env=env, capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
-    assert [t.abi for t in cached_trees(cache)] == ["6.12.117+deb12"]
+    # the same newest set the default cache holds
+    assert [t.abi for t in cached_trees(cache)] == [tree.abi]
+
+
+@pytest.mark.guest
+def test_no_qemu_survives_a_failed_setup(built: BuildResult, tree: KernelTree, tmp_path: Path) -> None:
+    # a guest without kvm.ko: it boots, then loading the patched kvm.ko fails
+    modules = {name: path for name, path in built.modules().items() if name != "kvm.ko"}
+    initrd = tmp_path / "no-kvm.cpio"
+    guest_archive(busybox_path(), modules, {}).write(initrd)
+    config = GuestConfig(tree.vmlinuz, initrd, Accel.TCG, cpus=1)
+    before = qemu_pids()
+    with GuestSession(config, tmp_path / "console.log", Progress(quiet=True)) as session:
+        with pytest.raises(GuestError, match=r"loading irqbypass\.ko and the patched kvm\.ko"):
+            session.guest()
+        assert session.boots == 1
+        assert wait_for_no_new_qemu(before) == set()
+
+
+@pytest.mark.guest
+def test_no_qemu_survives_a_guest_that_never_comes_up(tree: KernelTree, tmp_path: Path) -> None:
+    archive = guest_archive(busybox_path(), {}, {})
+    archive.add_bytes("init", b"#!/bin/busybox sh\n/bin/busybox sleep 600\n", 0o755)  # never says it is up
+    initrd = tmp_path / "silent.cpio"
+    archive.write(initrd)
+    before = qemu_pids()
+    guest = Guest(GuestConfig(tree.vmlinuz, initrd, Accel.TCG, cpus=1), tmp_path / "console.log",
+                  Progress(quiet=True))
+    with pytest.raises(GuestHung):
+        guest.start(boot_timeout=8)
+    assert wait_for_no_new_qemu(before) == set()
+
+
+@pytest.mark.guest
+def test_no_qemu_survives_an_interrupted_matrix(built: BuildResult, tmp_path: Path) -> None:
+    before = qemu_pids()
+    child = subprocess.Popen([sys.executable, "-m", "kvmnull", "matrix", "--offline", "--accel", "tcg",
+                              "--log-dir", str(tmp_path)], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                             text=True)
+    try:
+        # interrupt once both guests run scenarios
+        deadline = time.monotonic() + 120
+        logs = [tmp_path / "matrix-0.console.log", tmp_path / "matrix-1.console.log"]
+        while time.monotonic() < deadline and not all(
+                log.exists() and log.read_text(errors="replace").count("kvmnull-scenario: begin") >= 2
+                for log in logs):
+            time.sleep(0.2)
+        assert len(qemu_pids() - before) == 2, "the matrix did not get going"
+        child.send_signal(signal.SIGINT)
+        _, err = child.communicate(timeout=90)
+    finally:
+        if child.poll() is None:
+            child.kill()
+            child.wait()
+    assert child.returncode == 130, err
+    assert "interrupted" in err
+    assert wait_for_no_new_qemu(before) == set()
+
+
+@pytest.mark.guest
+def test_kvm_null_refuses_bare_metal_without_allow_bare_metal(guest_config: GuestConfig, tmp_path: Path) -> None:
+    # clearcpuid=hypervisor: the guest kernel sees a CPU without X86_FEATURE_HYPERVISOR
+    bare = GuestConfig(guest_config.kernel, guest_config.initrd, Accel.TCG, cpus=1,
+                       extra_append=("clearcpuid=hypervisor",))
+    with Guest(bare, tmp_path / "console.log", Progress(quiet=True)) as guest:
+        _, status = guest.run("grep -qw hypervisor /proc/cpuinfo", stage="checking the CPU flags")
+        assert status == 1, "clearcpuid=hypervisor left the flag in place"
+        guest.check("insmod /modules/irqbypass.ko && insmod /modules/kvm.ko", stage="loading kvm.ko")
+        output, status = guest.run("load_test", timeout=60, stage="load_test")
+    report = ktap.parse(output)
+    assert status == 0 and report.valid, output
+    results = {r.name: r.status for r in report.results}
+    assert results["bare_metal_refusal"] is ktap.Status.PASS, output
+    assert results["load"] is ktap.Status.PASS and results["reload"] is ktap.Status.PASS
+
+
+@pytest.mark.guest
+def test_a_failing_selftest_leaves_no_vendor_behind(guest_config: GuestConfig, tmp_path: Path) -> None:
+    with Guest(guest_config, tmp_path / "console.log", Progress(quiet=True)) as guest:
+        guest.check("insmod /modules/irqbypass.ko && insmod /modules/kvm.ko && dmesg -n 1", stage="loading kvm.ko")
+        # kvm-amd posing as kvm-null: api_test loads a real vendor, and fails (no kvm-null exit, no
+        # kvm_null to unload) with that vendor registered and a policy it changed
+        guest.check("mkdir /tmp/m && cp /modules/kvm-amd.ko /tmp/m/kvm-null.ko && "
+                    "echo warn > /sys/module/kvm/parameters/missing_hook", stage="disguising kvm-amd")
+        output, status = guest.run("KVMNULL_MODULES=/tmp/m api_test", timeout=60, stage="failing api_test")
+        assert status == 1 and "not ok" in output, output
+        state, _ = guest.run("ls /sys/module | grep -c kvm_; [ -e /dev/kvm ] && echo kvm || echo no-kvm; "
+                             "cat /sys/module/kvm/parameters/missing_hook", stage="state after the failed test")
+        assert state.split() == ["0", "no-kvm", "warn"], state
+        # so the next test runs instead of skipping with "a KVM vendor is already registered"
+        output, status = guest.run("optional_null_test", timeout=60, stage="the next test")
+    assert status == 0 and not ktap.parse(output).count(ktap.Status.SKIP), output

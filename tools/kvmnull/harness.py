@@ -1,0 +1,58 @@
+"""The in-guest harness: the script one scenario runs, and the marker lines it prints.
+
+The guest side (:mod:`scenario`) puts the script into the initramfs and calls
+it; the evidence side (:mod:`evidence`) reads the markers back.  Both take
+them from here.
+"""
+
+from __future__ import annotations
+
+BEGIN = "kvmnull-scenario: begin"
+LOAD = "kvmnull-load:"
+UNLOAD = "kvmnull-unload:"
+DMESG_BEGIN = "kvmnull-dmesg-begin"
+DMESG_END = "kvmnull-dmesg-end"
+SCRIPT_PATH = "bin/kvmnull-scenario"
+PROBE = "kvmnull-probe"
+# the modules of the guest, by their file names under /modules
+MODULES_DIR = "/modules"
+KVM_MODULES = ("irqbypass.ko", "kvm.ko")
+# the real vendor changes kvm.ko's globals (enable_apicv, kvm_cpu_caps, ...):
+# kvm.ko is reloaded after it, so that every scenario starts from a fresh kvm.ko
+REAL_VENDORS = {"kvm-amd": "kvm_amd"}
+
+SETUP = " && ".join(f"insmod {MODULES_DIR}/{name}" for name in KVM_MODULES)
+
+_REAL_CASES = "".join(f"{vendor}) module={module} real=yes; insmod {MODULES_DIR}/{vendor}.ko ;;\n"
+                      for vendor, module in REAL_VENDORS.items())
+
+SCRIPT = rf"""#!/bin/sh
+# kvmnull-scenario POLICY VENDOR NULL NULL_PMU PROBE: one negative test.
+# Prints harness lines ({LOAD}, {UNLOAD}, probe steps), then the
+# kernel log of the scenario between {DMESG_BEGIN} / {DMESG_END}.
+policy=$1 vendor=$2 null=$3 null_pmu=$4 probe=$5
+echo "{BEGIN} $policy $vendor null=$null null_pmu=$null_pmu"
+echo "$policy" > /sys/module/kvm/parameters/missing_hook || exit 90
+dmesg -c > /dev/null
+real=no
+case "$vendor" in
+{_REAL_CASES}*) module=kvm_null
+	insmod {MODULES_DIR}/kvm-null.ko ${{null:+null=$null}} ${{null_pmu:+null_pmu=$null_pmu}} ;;
+esac
+status=$?
+# a vendor init that returns garbage can make insmod exit 0 with nothing loaded
+loaded=no
+[ -e "/sys/module/$module/initstate" ] && loaded=yes
+echo "{LOAD} $vendor status=$status loaded=$loaded"
+if [ "$loaded" = yes ]; then
+	[ "$probe" = 1 ] && {PROBE}
+	rmmod "$module"
+	echo "{UNLOAD} $vendor status=$?"
+fi
+if [ "$real" = yes ]; then
+	rmmod kvm && insmod {MODULES_DIR}/kvm.ko || exit 91
+fi
+echo "{DMESG_BEGIN}"
+dmesg -c
+echo "{DMESG_END}"
+"""

@@ -1,0 +1,65 @@
+"""``kvmnull run``: one scenario in a fresh guest, judged against the contract."""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Callable
+
+from tabulate import tabulate
+
+from . import report
+from .contract import judge, observe
+from .errors import UsageError
+from .hooks import Table
+from .progress import Progress
+from .scenario import Policy, Scenario
+from .target import load, prepare
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    progress = Progress(verbose=args.verbose, quiet=args.quiet)
+    # reject bad hook names before anything slow happens
+    target = load(args, progress)
+    hooks = target.hooks
+    nulled = (*hooks.select(Table.X86, args.null, "--null"), *hooks.select(Table.PMU, args.null_pmu, "--null-pmu"))
+    if args.vendor == "kvm-amd" and nulled:
+        raise UsageError("--null/--null-pmu apply to kvm-null only", "drop them, or use --vendor kvm-null")
+    policy = Policy(args.policy)
+    name = "control-" + args.vendor if not nulled else ",".join(h.key for h in nulled)
+    scenario = Scenario(name if len(name) < 80 else f"{len(nulled)} hooks", policy, args.vendor, nulled,
+                        probe=not args.no_probe)
+    prepared = prepare(args, progress, target)
+    progress.stage("run", f"{scenario.name} under missing_hook={policy.value}")
+    with prepared.session("run", progress) as session:
+        result = session.run(scenario)
+    verdict = judge([(scenario, observe(result, hooks, args.verbose))])[0]
+    obs = verdict.observation
+    rows = [["scenario", scenario.name], ["policy", policy.value], ["vendor", scenario.vendor],
+            ["expected", verdict.expected.value], ["observed", obs.outcome.value],
+            ["named", ", ".join(sorted(obs.named)) or "-"], ["detail", obs.detail],
+            ["verdict", "PASS" if verdict.passed else "FAIL"]]
+    rows += [["evidence", line] for line in obs.evidence]
+    print(tabulate(rows, tablefmt="plain"))
+    print(f"console log: {session.log_path}")
+    if args.json:
+        report.write_json([verdict], prepared.meta(), args.json)
+    return 0 if verdict.passed else 1
+
+
+def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser],
+               common: Callable[[argparse.ArgumentParser], None],
+               guest_options: Callable[[argparse.ArgumentParser], None]) -> None:
+    run = sub.add_parser("run", help="boot a guest, load kvm.ko and a vendor with chosen hooks NULL, judge it")
+    common(run)
+    guest_options(run)
+    run.add_argument("--policy", choices=[p.value for p in Policy], default="refuse",
+                     help="kvm.ko's missing_hook policy (default: refuse)")
+    run.add_argument("--null", metavar="HOOKS", help="kvm_x86_ops hooks to leave NULL (names, @mandatory, "
+                     "@optional, @ret0, @all)")
+    run.add_argument("--null-pmu", metavar="HOOKS", help="kvm_pmu_ops hooks to leave NULL")
+    run.add_argument("--vendor", choices=("kvm-null", "kvm-amd"), default="kvm-null",
+                     help="kvm-amd: the real vendor as a control")
+    run.add_argument("--no-probe", action="store_true", help="skip the VM lifecycle probe")
+    run.add_argument("--json", metavar="FILE", help="write the verdict as JSON")
+    run.set_defaults(handler=cmd_run)
+
