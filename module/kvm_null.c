@@ -31,23 +31,6 @@ MODULE_DESCRIPTION("KVM vendor module whose hooks are counting stubs, for testin
 MODULE_LICENSE("GPL");
 MODULE_INFO(test, "Y");
 
-/* " @mandatory @optional @ret0 @all", from kvm_null_abi.h */
-#define KVM_NULL_CLASS_SELECTOR(id, text) " @" text
-#define KVM_NULL_SELECTORS \
-	KVM_NULL_CLASSES(KVM_NULL_CLASS_SELECTOR) " @" KVM_NULL_SELECT_ALL
-
-static char *null_hooks;
-module_param_named(null, null_hooks, charp, 0444);
-MODULE_PARM_DESC(null,
-		 "kvm_x86_ops hooks to leave NULL: comma list of hook names and class selectors:"
-		 KVM_NULL_SELECTORS);
-
-static char *null_pmu_hooks;
-module_param_named(null_pmu, null_pmu_hooks, charp, 0444);
-MODULE_PARM_DESC(null_pmu,
-		 "kvm_pmu_ops hooks to leave NULL: comma list of hook names and class selectors:"
-		 KVM_NULL_SELECTORS);
-
 /* Read when the module is removed, so it is safe to change at run time. */
 static bool log_calls_at_exit;
 module_param(log_calls_at_exit, bool, 0644);
@@ -198,13 +181,18 @@ static void kvm_null_patch_hypercall(struct kvm_vcpu *vcpu,
 
 #include "kvm_null_hooks.h"
 
-#define KVM_NULL_CLASS_NAME(id, text) [KVM_NULL_##id] = text,
-static const char * const kvm_null_class_names[] = {
-	KVM_NULL_CLASSES(KVM_NULL_CLASS_NAME)
-	[KVM_NULL_UNCLASSIFIED] = KVM_NULL_UNCLASSIFIED_NAME,
-};
+/* The class selectors come from the generated header: KVM_NULL_SELECTORS. */
+static char *null_hooks;
+module_param_named(null, null_hooks, charp, 0444);
+MODULE_PARM_DESC(null,
+		 "kvm_x86_ops hooks to leave NULL: comma list of hook names and class selectors:"
+		 KVM_NULL_SELECTORS);
 
-#undef KVM_NULL_CLASS_NAME
+static char *null_pmu_hooks;
+module_param_named(null_pmu, null_pmu_hooks, charp, 0444);
+MODULE_PARM_DESC(null_pmu,
+		 "kvm_pmu_ops hooks to leave NULL: comma list of hook names and class selectors:"
+		 KVM_NULL_SELECTORS);
 
 static DECLARE_BITMAP(kvm_null_x86_nulled, KVM_NULL_NR_X86);
 static DECLARE_BITMAP(kvm_null_pmu_nulled, KVM_NULL_NR_PMU);

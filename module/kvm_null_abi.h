@@ -2,7 +2,8 @@
 /*
  * What user space can observe of kvm-null, shared by the module, the
  * selftests and the probe.  kvmnull's Python tools read the same facts from
- * this file, so each is written once.
+ * this file, so each is written once.  (The class selectors of null= come
+ * from the generated kvm_null_hooks.h.)
  */
 #ifndef KVM_NULL_ABI_H
 #define KVM_NULL_ABI_H
@@ -23,26 +24,5 @@
 #define KVM_NULL_DEBUGFS_CALLS	"kvm_null/calls"
 #define KVM_NULL_CALLS_HEADER	"# table hook class state calls\n"
 #define KVM_NULL_CALLS_FORMAT	"%s %s %s %s %lld\n"
-
-/*
- * Class selectors of null= and null_pmu=: "@<name>" selects every hook of
- * the class, KVM_NULL_SELECT_ALL every classified hook.  C(id, name): id
- * completes KVM_NULL_<id> of enum kvm_null_class in kvm_null_hooks.h.
- */
-#define KVM_NULL_CLASSES(C)			\
-	C(MANDATORY, "mandatory")		\
-	C(OPTIONAL, "optional")			\
-	C(OPTIONAL_RET0, "ret0")
-#define KVM_NULL_SELECT_ALL	"all"
-#define KVM_NULL_UNCLASSIFIED_NAME	"unclassified"
-
-/*
- * The steps of the probe's VM lifecycle, in order.  Each prints
- * "kvmnull-probe: step <name> ok|fail|skip [detail]".
- */
-#define KVM_NULL_PROBE_STEPS(S)						\
-	S(open) S(api_version) S(create_vm) S(set_memory) S(create_vcpu)	\
-	S(get_regs) S(set_regs) S(get_sregs) S(set_sregs) S(run)		\
-	S(close_vcpu) S(close_vm)
 
 #endif /* KVM_NULL_ABI_H */

@@ -322,7 +322,6 @@ struct vm {
 	unsigned char *mem;
 };
 
-
 static inline int __vm_create(struct vm *vm)
 {
 	struct kvm_userspace_memory_region region = {

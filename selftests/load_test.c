@@ -66,7 +66,8 @@ int main(void)
 	       "unload", "expected /dev/kvm and kvm_null gone\n");
 
 	if (hypervisor) {
-		ksft_test_result_skip("bare_metal_refusal: the CPU has the hypervisor flag (boot with clearcpuid=hypervisor)\n");
+		ksft_test_result_skip("bare_metal_refusal: %s\n",
+				      "the CPU has the hypervisor flag (boot with clearcpuid=hypervisor)");
 	} else {
 		r = __load_module("kvm-null", NULL);
 		snprintf(why, sizeof(why), "%s, /dev/kvm %s",

@@ -2,9 +2,8 @@
 /*
  * kvmnull-probe: walk one VM lifecycle through /dev/kvm and report each step.
  *
- * Steps: KVM_NULL_PROBE_STEPS of kvm_null_abi.h (open /dev/kvm through
- * close_vm).  The vCPU starts in real mode at a HLT, so a real vendor exits
- * with KVM_EXIT_HLT.
+ * Steps: step_names[] below (open /dev/kvm through close_vm).  The vCPU
+ * starts in real mode at a HLT, so a real vendor exits with KVM_EXIT_HLT.
  *
  * Each step prints one line
  *
@@ -33,17 +32,39 @@
 
 #define KSFT_SKIP 4
 
-#define PROBE_STEP(name) STEP_##name,
-enum probe_step { KVM_NULL_PROBE_STEPS(PROBE_STEP) NR_STEPS };
-#undef PROBE_STEP
-
-#define PROBE_STEP(name) [STEP_##name] = #name,
-static const char * const step_names[NR_STEPS] = {
-	KVM_NULL_PROBE_STEPS(PROBE_STEP)
+/* The lifecycle's steps, in order (kvmnull's tools read this list). */
+enum probe_step {
+	STEP_OPEN,
+	STEP_API_VERSION,
+	STEP_CREATE_VM,
+	STEP_SET_MEMORY,
+	STEP_CREATE_VCPU,
+	STEP_GET_REGS,
+	STEP_SET_REGS,
+	STEP_GET_SREGS,
+	STEP_SET_SREGS,
+	STEP_RUN,
+	STEP_CLOSE_VCPU,
+	STEP_CLOSE_VM,
+	NR_STEPS
 };
 
-#undef PROBE_STEP
-#define STEP(name) step_names[STEP_##name]
+static const char * const step_names[NR_STEPS] = {
+	[STEP_OPEN] = "open",
+	[STEP_API_VERSION] = "api_version",
+	[STEP_CREATE_VM] = "create_vm",
+	[STEP_SET_MEMORY] = "set_memory",
+	[STEP_CREATE_VCPU] = "create_vcpu",
+	[STEP_GET_REGS] = "get_regs",
+	[STEP_SET_REGS] = "set_regs",
+	[STEP_GET_SREGS] = "get_sregs",
+	[STEP_SET_SREGS] = "set_sregs",
+	[STEP_RUN] = "run",
+	[STEP_CLOSE_VCPU] = "close_vcpu",
+	[STEP_CLOSE_VM] = "close_vm",
+};
+
+#define STEP(id) step_names[STEP_##id]
 
 static int show_counts;
 
@@ -141,24 +162,24 @@ int main(int argc, char **argv)
 
 	kvm = open("/dev/kvm", O_RDWR | O_CLOEXEC);
 	if (kvm < 0 && errno == ENOENT) {
-		printf("kvmnull-probe: step %s skip no /dev/kvm\n", STEP(open));
+		printf("kvmnull-probe: step %s skip no /dev/kvm\n", STEP(OPEN));
 		return KSFT_SKIP;
 	}
-	if (report(STEP(open), kvm, NULL))
+	if (report(STEP(OPEN), kvm, NULL))
 		return 1;
 
 	r = ioctl(kvm, KVM_GET_API_VERSION, 0);
 	snprintf(detail, sizeof(detail), "version=%d", r);
-	if (report(STEP(api_version), r, r >= 0 ? detail : NULL))
+	if (report(STEP(API_VERSION), r, r >= 0 ? detail : NULL))
 		return 1;
 	if (r != KVM_API_VERSION) {
 		printf("kvmnull-probe: step %s fail EPROTO expected %d, got %d\n",
-		       STEP(api_version), KVM_API_VERSION, r);
+		       STEP(API_VERSION), KVM_API_VERSION, r);
 		return 1;
 	}
 
 	vm = ioctl(kvm, KVM_CREATE_VM, 0);
-	if (report_fd(STEP(create_vm), vm))
+	if (report_fd(STEP(CREATE_VM), vm))
 		return 1;
 
 	/* one page of guest memory holding a HLT, where the vCPU will start */
@@ -172,11 +193,11 @@ int main(int argc, char **argv)
 	region.memory_size = GUEST_MEM_SIZE;
 	region.userspace_addr = (unsigned long)mem;
 	r = ioctl(vm, KVM_SET_USER_MEMORY_REGION, &region);
-	if (report(STEP(set_memory), r, NULL))
+	if (report(STEP(SET_MEMORY), r, NULL))
 		return 1;
 
 	vcpu = ioctl(vm, KVM_CREATE_VCPU, 0);
-	if (report_fd(STEP(create_vcpu), vcpu))
+	if (report_fd(STEP(CREATE_VCPU), vcpu))
 		return 1;
 
 	size = ioctl(kvm, KVM_GET_VCPU_MMAP_SIZE, 0);
@@ -186,31 +207,31 @@ int main(int argc, char **argv)
 	if (run == MAP_FAILED)
 		return report("mmap_run", -1, NULL) ? 1 : 0;
 
-	if (report(STEP(get_regs), ioctl(vcpu, KVM_GET_REGS, &regs), NULL))
+	if (report(STEP(GET_REGS), ioctl(vcpu, KVM_GET_REGS, &regs), NULL))
 		return 1;
 	regs.rip = GUEST_ENTRY;
 	regs.rax = 0x6b766d;
 	regs.rflags = 0x2;
-	if (report(STEP(set_regs), ioctl(vcpu, KVM_SET_REGS, &regs), NULL))
+	if (report(STEP(SET_REGS), ioctl(vcpu, KVM_SET_REGS, &regs), NULL))
 		return 1;
-	if (report(STEP(get_sregs), ioctl(vcpu, KVM_GET_SREGS, &sregs), NULL))
+	if (report(STEP(GET_SREGS), ioctl(vcpu, KVM_GET_SREGS, &sregs), NULL))
 		return 1;
 	sregs.cs.base = 0;	/* real mode, CS:IP = 0:GUEST_ENTRY */
 	sregs.cs.selector = 0;
-	if (report(STEP(set_sregs), ioctl(vcpu, KVM_SET_SREGS, &sregs), NULL))
+	if (report(STEP(SET_SREGS), ioctl(vcpu, KVM_SET_SREGS, &sregs), NULL))
 		return 1;
 
 	r = ioctl(vcpu, KVM_RUN, 0);
 	snprintf(detail, sizeof(detail), "exit_reason=%u hardware_exit_reason=0x%llx",
 		 run->exit_reason,
 		 (unsigned long long)run->hw.hardware_exit_reason);
-	if (report(STEP(run), r, r >= 0 ? detail : NULL))
+	if (report(STEP(RUN), r, r >= 0 ? detail : NULL))
 		return 1;
 
 	munmap(run, size);
-	if (report(STEP(close_vcpu), close(vcpu), NULL))
+	if (report(STEP(CLOSE_VCPU), close(vcpu), NULL))
 		return 1;
-	if (report(STEP(close_vm), close(vm), NULL))
+	if (report(STEP(CLOSE_VM), close(vm), NULL))
 		return 1;
 	close(kvm);
 	printf("kvmnull-probe: done\n");

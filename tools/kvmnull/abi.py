@@ -1,8 +1,9 @@
-"""What kvm-null and the probe show user space, read from ``module/kvm_null_abi.h``.
+"""What kvm-null and the probe show user space, read from their C sources.
 
-The header is the one home of these facts: the module, the selftests and the
-probe compile them in, and this module reads them from the same text, so the
-Python side cannot drift from the C side.
+``module/kvm_null_abi.h`` (exit reason, debugfs file) and the probe's
+``step_names[]`` are the one home of these facts: the module, the selftests
+and the probe compile them in, and this module reads them from the same text,
+so the Python side cannot drift from the C side.
 """
 
 from __future__ import annotations
@@ -14,7 +15,9 @@ from pathlib import Path
 
 from .errors import ParseError
 
-HEADER = Path(__file__).resolve().parents[2] / "module" / "kvm_null_abi.h"
+REPO = Path(__file__).resolve().parents[2]
+HEADER = REPO / "module" / "kvm_null_abi.h"
+PROBE = REPO / "selftests" / "probe.c"  # its step_names[] are the lifecycle's steps
 # the mount point of debugfs in the guest (the init script mounts it there)
 DEBUGFS = "/sys/kernel/debug"
 
@@ -25,8 +28,6 @@ class Abi:
 
     exit_reason: int  # run->hw.hardware_exit_reason of a kvm-null KVM_RUN
     calls_file: str  # below the debugfs mount
-    class_selectors: tuple[tuple[str, str], ...]  # (HookClass member name, selector text without '@')
-    select_all: str
     probe_steps: tuple[str, ...]
 
     @property
@@ -49,23 +50,22 @@ def _string(text: str, name: str) -> str:
     return match.group(1)
 
 
-def parse(text: str) -> Abi:
-    """The facts of a kvm_null_abi.h text."""
-    number = re.fullmatch(r"\s*(0x[0-9a-fA-F]+|\d+)U?L{0,2}\s*", _macro_body(text, "KVM_NULL_EXIT_REASON"))
+def parse(header: str, probe: str) -> Abi:
+    """The facts of a kvm_null_abi.h text and of the probe's source."""
+    number = re.fullmatch(r"\s*(0x[0-9a-fA-F]+|\d+)U?L{0,2}\s*", _macro_body(header, "KVM_NULL_EXIT_REASON"))
     if not number:
         raise ParseError(f"{HEADER.name}: KVM_NULL_EXIT_REASON is not an integer literal")
-    classes = tuple(re.findall(r'C\(\s*(\w+)\s*,\s*"([^"]+)"\s*\)', _macro_body(text, "KVM_NULL_CLASSES")))
-    steps = tuple(re.findall(r"S\(\s*(\w+)\s*\)", _macro_body(text, "KVM_NULL_PROBE_STEPS")))
-    if not classes or not steps:
-        raise ParseError(f"{HEADER.name}: KVM_NULL_CLASSES or KVM_NULL_PROBE_STEPS is empty")
-    return Abi(int(number.group(1), 0), _string(text, "KVM_NULL_DEBUGFS_CALLS"), classes,
-               _string(text, "KVM_NULL_SELECT_ALL"), steps)
+    table = re.search(r"step_names\[\w*\]\s*=\s*\{(.*?)\};", probe, re.S)
+    steps = tuple(re.findall(r'\[STEP_\w+\]\s*=\s*"(\w+)"', table.group(1))) if table else ()
+    if not steps:
+        raise ParseError(f"{PROBE.name} has no step_names[] table", "restore it from version control")
+    return Abi(int(number.group(1), 0), _string(header, "KVM_NULL_DEBUGFS_CALLS"), steps)
 
 
 @functools.cache
 def load() -> Abi:
-    """The facts of the project's kvm_null_abi.h."""
+    """The facts of the project's kvm_null_abi.h and probe.c."""
     try:
-        return parse(HEADER.read_text())
+        return parse(HEADER.read_text(), PROBE.read_text())
     except OSError as exc:
-        raise ParseError(f"cannot read {HEADER}: {exc.strerror}", "restore module/ from version control") from exc
+        raise ParseError(f"cannot read {exc.filename}: {exc.strerror}", "restore it from version control") from exc

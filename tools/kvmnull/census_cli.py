@@ -68,7 +68,7 @@ def cmd_census(args: argparse.Namespace) -> int:
     if args.update_doc:
         path = Path(args.update_doc)
         document = path.read_text()
-        for name, text in tables.items():
+        for name, text in {**tables, "release": f"Linux {tree.release}"}.items():
             document = replace_section(document, name, text)
         path.write_text(document)
         progress.note(f"updated {', '.join(tables)} in {path}")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import traceback
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -150,6 +151,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("kvmnull: interrupted", file=sys.stderr)
         return 130
+    except Exception as exc:  # a bug: say so, and where (the traceback with -v)
+        if getattr(args, "verbose", False):
+            traceback.print_exc()
+        where = traceback.extract_tb(exc.__traceback__)[-1]
+        print(f"kvmnull: internal error in {Path(where.filename).stem}.{where.name}: {type(exc).__name__}: {exc}"
+              + ("" if getattr(args, "verbose", False) else " (run with -v for the traceback)"), file=sys.stderr)
+        return 3
 
 
 if __name__ == "__main__":

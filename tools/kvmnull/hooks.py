@@ -18,7 +18,6 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import abi
 from .cpp import Evaluator, braced_body, logical_lines, preprocess
 from .errors import ParseError, UsageError
 
@@ -177,12 +176,22 @@ class HookSet:
         return tuple(chosen.values())
 
 
+# The class selectors of kvm-null's null= parameters (without their '@'); the
+# module gets them, and their names for HookClass values, from the generated header.
+CLASS_NAMES = {
+    HookClass.MANDATORY: "mandatory",
+    HookClass.OPTIONAL: "optional",
+    HookClass.OPTIONAL_RET0: "ret0",
+    HookClass.UNCLASSIFIED: "unclassified",  # a name, not a selector
+}
+SELECT_ALL = "all"
+
+
 def class_selectors() -> dict[str, tuple[HookClass, ...]]:
-    """``@class`` selectors of kvm-null's ``null=`` parameters, from kvm_null_abi.h."""
-    facts = abi.load()
-    selectors: dict[str, tuple[HookClass, ...]] = {
-        f"@{text}": (HookClass[name],) for name, text in facts.class_selectors}
-    selectors[f"@{facts.select_all}"] = tuple(c for c in HookClass if c is not HookClass.UNCLASSIFIED)
+    """``@class`` selectors of kvm-null's ``null=`` parameters."""
+    classified = tuple(c for c in HookClass if c is not HookClass.UNCLASSIFIED)
+    selectors: dict[str, tuple[HookClass, ...]] = {f"@{CLASS_NAMES[c]}": (c,) for c in classified}
+    selectors[f"@{SELECT_ALL}"] = classified
     return selectors
 
 

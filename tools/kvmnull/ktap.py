@@ -7,7 +7,7 @@ import re
 from dataclasses import dataclass, field
 
 _VERSION = re.compile(r"^(?:KTAP version 1|TAP version 1[34])\s*$")
-_PLAN = re.compile(r"^1\.\.(\d+)\s*$")
+_PLAN = re.compile(r"^1\.\.(\d+)\s*(?:#\s*SKIP\b\s*(.*?))?\s*$", re.I)
 _RESULT = re.compile(r"^(not ok|ok) (\d+)(?: -)? ?([^#]*?)\s*(?:#\s*(\w+)\s*(.*))?$")
 _DIAG = re.compile(r"^#\s?(.*)$")
 _BAIL = re.compile(r"^Bail out!\s*(.*)$")
@@ -39,6 +39,7 @@ class Report:
     results: list[Result] = field(default_factory=list)
     diagnostics: list[str] = field(default_factory=list)
     bail_out: str | None = None
+    skip_all: str | None = None  # "1..0 # SKIP reason": the whole program skipped
     problems: list[str] = field(default_factory=list)
 
     @property
@@ -60,6 +61,8 @@ def parse(text: str) -> Report:
             report.version = line
         elif (m := _PLAN.match(line)) and report.plan is None:
             report.plan = int(m.group(1))
+            if m.group(2) is not None:
+                report.skip_all = m.group(2)
         elif m := _RESULT.match(line):
             directive = (m.group(4) or "").upper()
             status = Status.PASS if m.group(1) == "ok" else Status.FAIL

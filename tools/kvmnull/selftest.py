@@ -55,7 +55,8 @@ def judge_runs(runs: list[SelftestRun]) -> list[tuple[SelftestRun, str, str]]:
     judged = []
     failed_before: str | None = None
     for run in runs:
-        verdict, note = run.verdict, "; ".join(run.report.problems) or run.report.bail_out or ""
+        rep = run.report
+        verdict, note = run.verdict, "; ".join(rep.problems) or rep.bail_out or rep.skip_all or ""
         if verdict == "skip" and failed_before:
             verdict, note = "skip after failure", f"skipped after {failed_before} failed: {note}"
         if verdict not in ("pass", "skip"):

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .errors import BuildError
-from .hooks import Declaration, Hook, HookClass, HookSet, Param, Table
+from .hooks import CLASS_NAMES, SELECT_ALL, Declaration, Hook, HookClass, HookSet, Param, Table, class_selectors
 
 GENERATED_HEADER = "kvm_null_hooks.h"
 # the hand-written part of kvm-null, whose overrides the generator checks
@@ -116,6 +116,14 @@ def generate(hooks: HookSet, kernel: str) -> str:
         "enum kvm_null_class {",
         *(f"\t{name}," for name in _CLASS_ENUM.values()),
         "};",
+        "",
+        "static const char * const kvm_null_class_names[] = {",
+        *(f"\t[{_CLASS_ENUM[c]}] = \"{CLASS_NAMES[c]}\"," for c in HookClass),
+        "};",
+        "",
+        "/* null=@<class name> selects a class, null=@KVM_NULL_SELECT_ALL every classified hook */",
+        f"#define KVM_NULL_SELECT_ALL \"{SELECT_ALL}\"",
+        f"#define KVM_NULL_SELECTORS \"{''.join(' ' + s for s in class_selectors())}\"",
         "",
         "struct kvm_null_hook {",
         "\tconst char *name;",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -19,7 +20,7 @@ from kvmnull.cli import main
 from kvmnull.contract import Outcome, observe
 from kvmnull.errors import GuestError
 from kvmnull.guest import QEMU, Accel, Guest, GuestConfig, GuestCrashed, GuestHung
-from kvmnull.hooks import HookSet, Table
+from kvmnull.hooks import HookClass, HookSet, Table, class_selectors
 from kvmnull.initramfs import guest_archive
 from kvmnull.packages import KernelTree
 from kvmnull.progress import Progress
@@ -73,6 +74,15 @@ def test_modules_and_their_parameters(built: BuildResult) -> None:
     assert built.kvm_amd_ko.exists()
     out = subprocess.run(["modinfo", "-F", "test", str(built.kvm_null_ko)], capture_output=True, text=True)
     assert out.stdout.strip() == "Y"
+
+
+@pytest.mark.build
+def test_the_module_and_the_tools_agree_on_class_selectors(built: BuildResult) -> None:
+    out = subprocess.run(["modinfo", "-F", "parm", str(built.kvm_null_ko)], capture_output=True, text=True,
+                         check=True).stdout
+    for param in ("null", "null_pmu"):
+        line = next(line for line in out.splitlines() if line.startswith(f"{param}:"))
+        assert set(re.findall(r"@\w+", line)) == set(class_selectors()), line
 
 
 @pytest.mark.build
@@ -210,14 +220,32 @@ def test_hung_guest_is_recorded_and_the_next_scenario_gets_a_fresh_guest(
     assert session.boots == 2
 
 
-@pytest.mark.guest
-def test_evidence_command_names_the_hook_of_an_upstream_warn(tree: KernelTree, tmp_path: Path,
-                                                            capsys: pytest.CaptureFixture[str]) -> None:
+@pytest.mark.build
+def test_evidence_command_resolves_an_upstream_warn_with_the_cached_header(tree: KernelTree, tmp_path: Path,
+                                                                          capsys: pytest.CaptureFixture[str]) -> None:
     out = tmp_path / "records.json"
     assert main(["evidence", str(DATA / "upstream-warn.log"), "--json", str(out)]) == 0
     warns = [r for r in json.loads(out.read_text()) if r["kind"] == "warn"]
-    assert [w["hook"] for w in warns] == ["vcpu_create", "get_cpl"]
-    assert "hook x86.vcpu_create" in capsys.readouterr().out
+    # whatever hook the cached release's header has on the splat's line (the log names lines 25 and 36)
+    header = (tree.source / "arch/x86/include/asm/kvm-x86-ops.h").read_text().splitlines()
+    expected = [re.search(r"KVM_X86_OP\w*\((\w+)\)", header[w["source_line"] - 1]) for w in warns]
+    assert [w["source_line"] for w in warns] == [25, 36]
+    assert [w.get("hook") for w in warns] == [m.group(1) if m else None for m in expected]
+    assert "-> hook x86." in capsys.readouterr().out
+
+
+def test_an_internal_error_is_named_not_hidden(monkeypatch: pytest.MonkeyPatch,
+                                               capsys: pytest.CaptureFixture[str]) -> None:
+    from kvmnull import evidence
+
+    def broken(*args: object, **kwargs: object) -> list[object]:
+        raise ValueError("parser bug")
+
+    monkeypatch.setattr(evidence, "parse", broken)
+    assert main(["evidence", "--no-kernel", str(DATA / "refused.log")]) == 3
+    err = capsys.readouterr().err
+    assert "internal error in test_integration.broken: ValueError: parser bug" in err
+    assert "-v" in err
 
 
 @pytest.mark.guest
@@ -236,7 +264,8 @@ def doc_section(text: str, name: str) -> str:
 
 
 @pytest.mark.guest
-def test_census_dynamic_bitemap_and_the_teaching_doc(built: BuildResult, tmp_path: Path,
+def test_census_dynamic_bitemap_and_the_teaching_doc(built: BuildResult, tree: KernelTree, hooks: HookSet,
+                                                     tmp_path: Path,
                                                      capsys: pytest.CaptureFixture[str]) -> None:
     committed = (REPO / "docs" / "teaching.md").read_text()
     doc = tmp_path / "teaching.md"
@@ -247,12 +276,17 @@ def test_census_dynamic_bitemap_and_the_teaching_doc(built: BuildResult, tmp_pat
     printed = capsys.readouterr().out
     data = json.loads(out.read_text())
     mandatory = [h for h in data["hooks"] if h["class"] == "mandatory"]
-    assert len(mandatory) == 86 and len(data["bitemap"]) == 86
+    assert [(b["table"], b["hook"]) for b in data["bitemap"]] == [(h["table"], h["hook"]) for h in mandatory]
+    assert len(mandatory) == sum(1 for h in hooks.classified() if h.hook_class is HookClass.MANDATORY)
     assert all(b["how"] for b in data["bitemap"])  # every mandatory hook has an observed result
     assert all(len(h["phase_runs"]) == 5 and h["first_phase"] in h["phase_runs"] for h in data["hooks"])
     regenerated = doc.read_text()
     for name in ("census", "bitemap"):
         assert doc_section(regenerated, name) in printed
+    assert doc_section(regenerated, "release") == f"Linux {tree.release}"
+    if doc_section(committed, "release") != doc_section(regenerated, "release"):
+        pytest.skip(f"docs/teaching.md shows {doc_section(committed, 'release')}, the cache holds {tree.release}: "
+                    "regenerate it with the command the document states")
     # the committed walkthrough is what the stated command produces today: the same text, except
     # that a first phase may differ where it is one this run also observed in some lifecycle
     assert doc_section(regenerated, "bitemap") == doc_section(committed, "bitemap")

@@ -41,3 +41,21 @@ def test_failures_skips_and_bail_out() -> None:
 
 def test_no_version_line() -> None:
     assert "no version line (KTAP version 1 or TAP version 13)" in ktap.parse("1..1\nok 1 x\n").problems
+
+
+def test_a_skip_after_a_failure_fails_the_run_and_a_ktap_error_fails_its_test() -> None:
+    from kvmnull.selftest import SelftestRun, judge_runs
+
+    failed = "KTAP version 1\n1..1\nnot ok 1 load\n"
+    skipped = "KTAP version 1\n1..0 # SKIP a KVM vendor is already registered\n"
+    errored = "KTAP version 1\n1..1\nnot ok 1 x # ERROR broken\n"
+    passed = "KTAP version 1\n1..1\nok 1 x\n"
+    runs = [SelftestRun("a_test", 0, ktap.parse(passed), 0.1, passed),
+            SelftestRun("b_test", 4, ktap.parse(skipped), 0.1, skipped),  # an honest skip: nothing failed yet
+            SelftestRun("c_test", 1, ktap.parse(failed), 0.1, failed),
+            SelftestRun("d_test", 4, ktap.parse(skipped), 0.1, skipped),
+            SelftestRun("e_test", 0, ktap.parse(errored), 0.1, errored)]
+    verdicts = [(run.name, verdict) for run, verdict, _ in judge_runs(runs)]
+    assert verdicts == [("a_test", "pass"), ("b_test", "skip"), ("c_test", "fail"),
+                        ("d_test", "skip after failure"), ("e_test", "fail")]
+    assert "after c_test failed" in judge_runs(runs)[3][2]
