@@ -26,6 +26,8 @@
 #include "pmu.h"
 
 #include "kvm_null_abi.h"
+/* KVM_NULL_HAVE_*: what this kernel has, generated from its source */
+#include "kvm_null_facts.h"
 
 MODULE_DESCRIPTION("KVM vendor module whose hooks are counting stubs, for testing kvm.ko");
 MODULE_LICENSE("GPL");
@@ -79,6 +81,7 @@ static int kvm_null_get_msr(struct kvm_vcpu *vcpu, struct msr_data *msr)
 
 #define KVM_NULL_IMPL_x86_get_msr kvm_null_get_msr
 
+#ifdef KVM_NULL_HAVE_x86_get_feature_msr
 static int kvm_null_get_feature_msr(u32 msr, u64 *data)
 {
 	*data = 0;
@@ -86,6 +89,17 @@ static int kvm_null_get_feature_msr(u32 msr, u64 *data)
 }
 
 #define KVM_NULL_IMPL_x86_get_feature_msr kvm_null_get_feature_msr
+#endif
+
+#ifdef KVM_NULL_HAVE_x86_get_msr_feature
+static int kvm_null_get_msr_feature(struct kvm_msr_entry *entry)
+{
+	entry->data = 0;
+	return 0;
+}
+
+#define KVM_NULL_IMPL_x86_get_msr_feature kvm_null_get_msr_feature
+#endif
 
 static void kvm_null_get_segment(struct kvm_vcpu *vcpu,
 				 struct kvm_segment *var, int seg)
@@ -124,13 +138,16 @@ static void kvm_null_get_exit_info(struct kvm_vcpu *vcpu, u32 *reason,
 
 #define KVM_NULL_IMPL_x86_get_exit_info kvm_null_get_exit_info
 
+#ifdef KVM_NULL_HAVE_x86_dev_get_attr
 static int kvm_null_dev_get_attr(u32 group, u64 attr, u64 *val)
 {
 	return -ENXIO;	/* no vendor device attributes */
 }
 
 #define KVM_NULL_IMPL_x86_dev_get_attr kvm_null_dev_get_attr
+#endif
 
+#ifdef KVM_NULL_HAVE_x86_get_untagged_addr
 static gva_t kvm_null_get_untagged_addr(struct kvm_vcpu *vcpu, gva_t gva,
 					unsigned int flags)
 {
@@ -138,7 +155,9 @@ static gva_t kvm_null_get_untagged_addr(struct kvm_vcpu *vcpu, gva_t gva,
 }
 
 #define KVM_NULL_IMPL_x86_get_untagged_addr kvm_null_get_untagged_addr
+#endif
 
+#ifdef KVM_NULL_HAVE_x86_alloc_apic_backing_page
 static void *kvm_null_alloc_apic_backing_page(struct kvm_vcpu *vcpu)
 {
 	/* what KVM allocates itself when a vendor has no such hook */
@@ -146,6 +165,7 @@ static void *kvm_null_alloc_apic_backing_page(struct kvm_vcpu *vcpu)
 }
 
 #define KVM_NULL_IMPL_x86_alloc_apic_backing_page kvm_null_alloc_apic_backing_page
+#endif
 
 static int kvm_null_set_hv_timer(struct kvm_vcpu *vcpu, u64 deadline,
 				 bool *expired)
@@ -225,16 +245,20 @@ static struct kvm_pmu_ops kvm_null_pmu_ops __initdata = {
 	KVM_NULL_PMU_OPS
 };
 
+#ifdef KVM_NULL_HAVE_X86_OPS_emergency_disable_virtualization_cpu
 static void kvm_null_emergency_disable_virtualization_cpu(void)
 {
 }
+#endif
 
 static struct kvm_x86_ops kvm_null_x86_ops __initdata = {
 	.name = KBUILD_MODNAME,
 	.vm_size = sizeof(struct kvm),
 	.nested_ops = &kvm_null_nested_ops,
+#ifdef KVM_NULL_HAVE_X86_OPS_emergency_disable_virtualization_cpu
 	.emergency_disable_virtualization_cpu =
 		kvm_null_emergency_disable_virtualization_cpu,
+#endif
 	KVM_NULL_X86_OPS
 };
 
@@ -336,7 +360,34 @@ static __init int kvm_null_hardware_setup(void)
 	return 0;
 }
 
+#ifdef KVM_NULL_HAVE_INIT_OPS_cpu_has_kvm_support
+/* Before 6.3 the vendor's support checks were init ops. */
+static int kvm_null_cpu_has_kvm_support(void)
+{
+	return 1;
+}
+
+static int kvm_null_disabled_by_bios(void)
+{
+	return 0;
+}
+#endif
+
+#ifdef KVM_NULL_HAVE_INIT_OPS_check_processor_compatibility
+static int kvm_null_check_processor_compatibility(void)
+{
+	return 0;
+}
+#endif
+
 static struct kvm_x86_init_ops kvm_null_init_ops __initdata = {
+#ifdef KVM_NULL_HAVE_INIT_OPS_cpu_has_kvm_support
+	.cpu_has_kvm_support = kvm_null_cpu_has_kvm_support,
+	.disabled_by_bios = kvm_null_disabled_by_bios,
+#endif
+#ifdef KVM_NULL_HAVE_INIT_OPS_check_processor_compatibility
+	.check_processor_compatibility = kvm_null_check_processor_compatibility,
+#endif
 	.hardware_setup = kvm_null_hardware_setup,
 	.runtime_ops = &kvm_null_x86_ops,
 	.pmu_ops = &kvm_null_pmu_ops,
@@ -421,8 +472,14 @@ static int __init kvm_null_init(void)
 			    &kvm_null_calls_fops);
 
 	/* Common KVM initialization comes last: it exposes /dev/kvm. */
+#ifdef KVM_NULL_KVM_INIT_OPAQUE
+	/* before 6.3, kvm_init() ran the vendor's hardware_setup() */
+	r = kvm_init(&kvm_null_init_ops, sizeof(struct kvm_vcpu),
+		     __alignof__(struct kvm_vcpu), THIS_MODULE);
+#else
 	r = kvm_init(sizeof(struct kvm_vcpu), __alignof__(struct kvm_vcpu),
 		     THIS_MODULE);
+#endif
 	if (r)
 		goto err_kvm_init;
 

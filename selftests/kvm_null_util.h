@@ -40,8 +40,8 @@
  * One KTAP result named @name; when @ok is false, the expected-versus-actual
  * text of @fmt is printed as a diagnostic first.
  */
-static inline __printf(3, 4) void expect(bool ok, const char *name,
-					 const char *fmt, ...)
+static inline __attribute__((format(printf, 3, 4)))
+void expect(bool ok, const char *name, const char *fmt, ...)
 {
 	va_list args;
 

@@ -27,7 +27,7 @@ from .errors import BuildError
 from .hooks import HookSet, load_hooks
 from .packages import PATCHES, KernelTree, staged_folder
 from .progress import Progress
-from .stubgen import write_header
+from .stubgen import read_facts, write_header
 
 REPO = Path(__file__).resolve().parents[2]
 MANIFEST = "build.json"
@@ -86,7 +86,7 @@ class BuildResult:
 
     def modules(self) -> dict[str, Path]:
         """Modules for the guest, by their file name there; irqbypass comes from the image."""
-        irqbypass = self.kernel.modules / "kernel" / "virt" / "lib" / "irqbypass.ko.xz"
+        irqbypass = self.kernel.module_file("kernel/virt/lib/irqbypass")
         return {
             "irqbypass.ko": irqbypass,
             "kvm.ko": self.kvm_ko,
@@ -196,7 +196,7 @@ def build(tree: KernelTree, progress: Progress, jobs: int | None = None, force: 
     hooks = load_hooks(tree.source, config.evaluator())
     jobs = jobs or os.cpu_count() or 1
     with staged_folder(final) as work:
-        warnings = _build_in(work, tree, hooks, jobs, progress)
+        warnings = _build_in(work, tree, config, hooks, jobs, progress)
         seconds = time.monotonic() - started
         (work / MANIFEST).write_text(json.dumps({
             "kernel": tree.release, "key": key, "seconds": round(seconds, 1),
@@ -206,7 +206,8 @@ def build(tree: KernelTree, progress: Progress, jobs: int | None = None, force: 
     return BuildResult(final, tree, seconds, False, tuple(warnings))
 
 
-def _build_in(work: Path, tree: KernelTree, hooks: HookSet, jobs: int, progress: Progress) -> list[str]:
+def _build_in(work: Path, tree: KernelTree, config: kconfig.KernelConfig, hooks: HookSet, jobs: int,
+              progress: Progress) -> list[str]:
     log = work / "build.log"
     src = work / "kvm-src"
     progress.stage("build", "copying arch/x86/kvm and virt/kvm of the target source")
@@ -228,7 +229,8 @@ def _build_in(work: Path, tree: KernelTree, hooks: HookSet, jobs: int, progress:
         if item.suffix in (".c", ".h") or item.name == "Kbuild":
             shutil.copy(item, module / item.name)
     gen = work / "gen"
-    stub_warnings = write_header(hooks, tree.release, gen, module / "kvm_null.c")
+    facts = read_facts(tree.source, config.evaluator())
+    stub_warnings = write_header(hooks, facts, tree.release, gen, module / "kvm_null.c")
     for warning in stub_warnings:
         progress.note(f"warning (stubs): {warning}")
     progress.stage("build", f"kvm-null.ko ({len(hooks.hooks)} generated stubs, W=1)")

@@ -128,10 +128,11 @@ def cmd_build(args: argparse.Namespace) -> int:
 
 
 def cmd_stubs(args: argparse.Namespace) -> int:
-    from .stubgen import GENERATED_HEADER, write_header
+    from .stubgen import GENERATED_HEADER, read_facts, write_header
     config = kconfig.read_dotconfig(args.config)
     hooks = load_hooks(args.source, config.evaluator())
-    for warning in write_header(hooks, str(args.source), args.out):
+    facts = read_facts(args.source, config.evaluator())
+    for warning in write_header(hooks, facts, str(args.source), args.out):
         print(f"kvmnull: warning: {warning}", file=sys.stderr)
     print(args.out / GENERATED_HEADER)
     return 0

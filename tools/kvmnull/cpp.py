@@ -201,16 +201,20 @@ class Guarded:
 _DIRECTIVE = re.compile(r"^\s*#\s*(\w+)\s*(.*)$")
 
 
-def preprocess(lines: Iterator[Line] | list[Line], evaluator: Evaluator) -> Iterator[Guarded]:
-    """Yield the non-directive lines that are active, each with its enclosing conditions."""
+def preprocess(lines: Iterator[Line] | list[Line], evaluator: Evaluator,
+               keep_directives: bool = False) -> Iterator[Guarded]:
+    """Yield the non-directive lines that are active, each with its enclosing conditions
+    (with ``keep_directives``, the active ``#define``, ``#include`` ... lines too)."""
     # stack of (active, any branch taken, condition text)
     stack: list[tuple[bool, bool, str]] = []
     for line in lines:
         match = _DIRECTIVE.match(line.text)
-        if not match:
-            if all(active for active, _, _ in stack):
+        conditional = match and match.group(1) in ("if", "ifdef", "ifndef", "elif", "else", "endif")
+        if not conditional:
+            if (not match or keep_directives) and all(active for active, _, _ in stack):
                 yield Guarded(line, tuple(text for _, _, text in stack))
             continue
+        assert match is not None
         directive, rest = match.group(1), match.group(2).strip()
         if directive in ("if", "ifdef", "ifndef"):
             if directive == "ifdef":

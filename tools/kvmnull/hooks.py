@@ -284,6 +284,19 @@ def parse_struct(text: str, struct: str, table: Table, evaluator: Evaluator) -> 
     return declarations
 
 
+def struct_members(text: str, struct: str, evaluator: Evaluator) -> list[str]:
+    """Names of every member of ``struct <struct>`` active in the config: function pointers and data."""
+    body = braced_body(list(logical_lines(text)), re.compile(rf"^\s*struct\s+{struct}\s*\{{"), f"struct {struct}")
+    joined = " ".join(g.line.text for g in preprocess(body, evaluator))
+    names = []
+    for statement in (s.strip() for s in joined.split(";")):
+        pointer = re.search(r"\(\s*\*\s*(\w+)\s*\)", statement)
+        plain = re.search(r"(\w+)\s*(?:\[[^\]]*\])?\s*(?::\s*\d+)?$", statement)
+        if pointer or plain:
+            names.append((pointer or plain).group(1))  # type: ignore[union-attr]
+    return names
+
+
 def _declaration(statement: str, table: Table, line: int) -> Declaration | None:
     match = _FN_POINTER.match(" ".join(statement.split()))
     if not match:

@@ -26,12 +26,14 @@ class Requirement:
     allowed: tuple[str, ...]
     why: str
     fatal: bool = True
+    only_if_defined: bool = False  # a symbol that the series may not have
 
 
 REQUIREMENTS = (
     Requirement("X86_64", ("y",), "kvmnull targets x86-64"),
     Requirement("MODULES", ("y",), "kvm.ko and kvm-null.ko are loadable modules"),
-    Requirement("KVM_X86", ("m",), "kvm.ko must be a module to be replaced by the patched one"),
+    # KVM_X86 exists since 6.10 (before it, KVM alone said it)
+    Requirement("KVM_X86", ("m",), "kvm.ko must be a module to be replaced by the patched one", only_if_defined=True),
     Requirement("KVM", ("m",), "kvm.ko must be a module to be replaced by the patched one"),
     Requirement("KVM_AMD", ("m",), "kvm-amd.ko is the real-vendor control", fatal=False),
     Requirement("DEBUG_FS", ("y",), "kvm-null's call counters live in debugfs", fatal=False),
@@ -69,6 +71,8 @@ class KernelConfig:
         """Raise on a violated hard requirement; return warnings for soft ones."""
         warnings = []
         for req in REQUIREMENTS:
+            if req.only_if_defined and req.symbol not in self.values:
+                continue
             value = self.value(req.symbol)
             if value in req.allowed:
                 continue

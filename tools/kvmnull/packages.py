@@ -69,14 +69,14 @@ class Target:
 
     @staticmethod
     def parse(text: str | None) -> Target:
-        """``6.12`` (newest of the series) or an exact ABI such as ``6.12.117+deb12``."""
+        """``6.12`` (newest of the series) or an exact ABI such as ``6.12.117+deb12`` or ``6.1.0-56``."""
         text = (text or DEFAULT_SERIES).strip()
-        match = re.fullmatch(r"(\d+\.\d+)(\.\d+\+deb\d+)?", text)
+        match = re.fullmatch(r"(\d+\.\d+)(\.\d+\+deb\d+|\.\d+-\d+)?", text)
         valid = supported_series()
         if not match:
             raise PackageError(
                 f"--kernel {text!r} is neither a series nor an ABI",
-                f"use a series ({', '.join(valid)}) or an ABI such as {DEFAULT_SERIES}.117+deb12",
+                f"use a series ({', '.join(valid)}) or an ABI such as {DEFAULT_SERIES}.117+deb12 or 6.1.0-56",
             )
         series = match.group(1)
         if series not in valid:
@@ -88,37 +88,146 @@ class Target:
 
 
 @dataclass(frozen=True)
-class PackageSet:
-    """A resolved, complete set of packages of one version."""
+class Stanza:
+    """One version of one package, as ``apt-cache show`` describes it."""
 
-    abi: str
+    package: str
     version: str
-    flavour: str
+    depends: str = ""
+
+
+Catalog = dict[str, list[Stanza]]
+
+
+def parse_show(text: str) -> Catalog:
+    """``apt-cache show`` output: every version of every package it names."""
+    catalog: Catalog = {}
+    for block in re.split(r"\n\s*\n", text):
+        fields = dict(re.findall(r"^([A-Za-z-]+): ?(.*(?:\n .*)*)", block, re.M))
+        if "Package" in fields and "Version" in fields:
+            depends = " ".join(fields.get("Depends", "").split())
+            catalog.setdefault(fields["Package"], []).append(Stanza(fields["Package"], fields["Version"], depends))
+    return catalog
+
+
+@dataclass(frozen=True)
+class PackageSet:
+    """A resolved, complete set of packages of one kernel: (name, version) pairs to download."""
+
+    release: str  # uname -r of the image
+    version: str  # the Debian version of the image, headers and source
     series: str
+    flavour: str
+    packages: tuple[tuple[str, str], ...]
 
     @property
-    def release(self) -> str:
-        """The kernel release (``uname -r``) of the image."""
-        return f"{self.abi}-{self.flavour}"
+    def abi(self) -> str:
+        return self.release.removesuffix(f"-{self.flavour}")
 
-    def packages(self) -> list[str]:
-        return [
-            f"linux-image-{self.release}-unsigned",
-            f"linux-headers-{self.release}",
-            f"linux-headers-{self.abi}-common",
-            f"linux-kbuild-{self.abi}",
-            f"linux-source-{self.series}",
-        ]
+
+def _version_key(version: str) -> tuple[int, ...]:
+    return tuple(int(n) for n in re.findall(r"\d+", version))
+
+
+_RELATION = re.compile(r"^(?P<name>[\w.+-]+)(?:\s*\((?P<op>[<>=]+)\s*(?P<version>[^)]+)\))?")
+
+
+def _satisfying(catalog: Catalog, name: str, op: str | None, version: str | None) -> str | None:
+    """The newest version of ``name`` that satisfies ``op version`` (Debian relations, by numeric parts)."""
+    have = sorted((s.version for s in catalog.get(name, [])), key=_version_key, reverse=True)
+    for candidate in have:
+        if op is None or version is None:
+            return candidate
+        a, b = _version_key(candidate), _version_key(version)
+        if (op == "=" and candidate == version) or (op == ">=" and a >= b) or (op == "<=" and a <= b) \
+                or (op == ">>" and a > b) or (op == "<<" and a < b):
+            return candidate
+    return None
+
+
+def _stanza(catalog: Catalog, name: str, version: str) -> Stanza | None:
+    return next((s for s in catalog.get(name, []) if s.version == version), None)
+
+
+def _parts(catalog: Catalog, stanza: Stanza, keep: tuple[str, ...]) -> list[tuple[str, str]] | None:
+    """The dependencies of ``stanza`` whose names contain one of ``keep``, each at a version that
+    satisfies the relation; of alternatives the unsigned one.  None when one is not available."""
+    chosen = []
+    for group in filter(None, (g.strip() for g in stanza.depends.split(","))):
+        alternatives = [m for a in group.split("|") if (m := _RELATION.match(a.strip()))]
+        alternatives.sort(key=lambda m: "unsigned" not in m.group("name"))
+        wanted = [m for m in alternatives if any(k in m.group("name") for k in keep)]
+        if not wanted:
+            continue
+        found = next(((m.group("name"), v) for m in wanted
+                      if (v := _satisfying(catalog, m.group("name"), m.group("op"), m.group("version")))), None)
+        if found is None:
+            return None
+        chosen.append(found)
+    return chosen
+
+
+def image_releases(target: Target, names: list[str]) -> list[str]:
+    """Kernel releases of the target's series and flavour that have an image package, newest first."""
+    series, flavour = re.escape(target.series), re.escape(target.flavour)
+    pattern = re.compile(rf"^linux-image-({series}\.[0-9.]+(?:\+deb\d+|-\d+)-{flavour})(?:-unsigned)?$")
+    releases = {m.group(1) for n in names if (m := pattern.match(n))}
+    if target.abi:
+        releases = {r for r in releases if r == f"{target.abi}-{target.flavour}"}
+    return sorted(releases, key=_version_key, reverse=True)
+
+
+def choose_set(target: Target, catalog: Catalog) -> PackageSet | None:
+    """The newest release whose image, headers (with what they depend on) and source are all
+    available at the image's version; what the archive's Depends name, not a naming scheme."""
+    for release in image_releases(target, list(catalog)):
+        unsigned = f"linux-image-{release}-unsigned"
+        image = unsigned if unsigned in catalog else f"linux-image-{release}"
+        for version in sorted({s.version for s in catalog.get(image, [])}, key=_version_key, reverse=True):
+            found = _complete(target, catalog, release, image, version)
+            if found:
+                return found
+    return None
+
+
+def _complete(target: Target, catalog: Catalog, release: str, image: str, version: str) -> PackageSet | None:
+    top = [image, f"linux-headers-{release}", f"linux-source-{target.series}"]
+    stanzas = [_stanza(catalog, name, version) for name in top]
+    if any(s is None for s in stanzas):
+        return None
+    image_stanza, headers_stanza, _ = stanzas
+    assert image_stanza is not None and headers_stanza is not None
+    packages = [(name, version) for name in top]
+    if not image.endswith("-unsigned"):
+        # a metapackage (7.x): the kernel, its modules and its base files are its dependencies
+        parts = _parts(catalog, image_stanza, (release,))
+        if not parts:
+            return None
+        packages += parts
+    headers = _parts(catalog, headers_stanza, ("linux-headers-", "linux-kbuild-"))
+    if headers is None:
+        return None
+    packages += headers
+    return PackageSet(release, version, target.series, target.flavour, tuple(dict.fromkeys(packages)))
 
 
 @dataclass(frozen=True)
 class KernelTree:
-    """A complete cache entry: unpacked packages and extracted source."""
+    """A complete cache entry: unpacked packages and extracted source.
+
+    Where the kernel image, its config, its modules and the headers are depends
+    on how the release was packaged; the manifest records it.
+    """
 
     path: Path
-    abi: str
     release: str
     version: str
+    series: str
+    layout: dict[str, str]  # vmlinuz, config, modules, headers: paths relative to ``path``
+
+    @property
+    def abi(self) -> str:
+        return re.sub(r"-[a-z]+-amd64$", "", self.release)
 
     @property
     def root(self) -> Path:
@@ -127,7 +236,7 @@ class KernelTree:
     @property
     def headers(self) -> Path:
         """KDIR for external module builds."""
-        return self.root / "usr" / "src" / f"linux-headers-{self.release}"
+        return self.path / self.layout["headers"]
 
     @property
     def source(self) -> Path:
@@ -135,19 +244,42 @@ class KernelTree:
 
     @property
     def config(self) -> Path:
-        return self.root / "boot" / f"config-{self.release}"
+        return self.path / self.layout["config"]
 
     @property
     def vmlinuz(self) -> Path:
-        return self.root / "boot" / f"vmlinuz-{self.release}"
+        return self.path / self.layout["vmlinuz"]
 
     @property
     def modules(self) -> Path:
-        return self.root / "lib" / "modules" / self.release
+        return self.path / self.layout["modules"]
 
-    @property
-    def series(self) -> str:
-        return ".".join(self.abi.split(".")[:2])
+    def module_file(self, name: str) -> Path:
+        """A module of the image, e.g. ``kernel/virt/lib/irqbypass``, as the release ships it (plain or .xz)."""
+        for suffix in (".ko", ".ko.xz"):
+            path = self.modules / f"{name}{suffix}"
+            if path.exists():
+                return path
+        raise PackageError(f"{self.release} ships no {name}.ko or {name}.ko.xz", "refetch the kernel")
+
+
+def find_layout(path: Path, release: str) -> dict[str, str]:
+    """Where the unpacked packages put the kernel, its config, modules and headers."""
+    candidates = {
+        "vmlinuz": [f"root/boot/vmlinuz-{release}", f"root/usr/lib/modules/{release}/vmlinuz.unsigned",
+                    f"root/usr/lib/modules/{release}/vmlinuz"],
+        "config": [f"root/boot/config-{release}", f"root/usr/lib/modules/{release}/config"],
+        "modules": [f"root/lib/modules/{release}", f"root/usr/lib/modules/{release}"],
+        "headers": [f"root/usr/src/linux-headers-{release}"],
+    }
+    layout = {}
+    for what, places in candidates.items():
+        found = next((p for p in places if (path / p).exists()), None)
+        if found is None:
+            raise PackageError(f"{release}: no {what} in the unpacked packages (looked at {', '.join(places)})",
+                               "the packaging changed: teach packages.find_layout the new place")
+        layout[what] = found
+    return layout
 
 
 def cache_root(override: str | None = None) -> Path:
@@ -172,58 +304,28 @@ def _run(argv: list[str], progress: Progress, log: Path, stage: str, timeout: fl
                        cwd=cwd, remedy="check the package names and that `apt-get update` has run").output
 
 
-def _version_key(version: str) -> tuple[int, ...]:
-    return tuple(int(n) for n in re.findall(r"\d+", version))
-
-
-def parse_madison(text: str) -> dict[str, set[str]]:
-    """``apt-cache madison`` output: package -> versions apt can fetch."""
-    versions: dict[str, set[str]] = {}
-    for line in text.splitlines():
-        parts = [p.strip() for p in line.split("|")]
-        if len(parts) >= 3 and parts[0]:
-            versions.setdefault(parts[0], set()).add(parts[1])
-    return versions
-
-
-def candidate_abis(target: Target, image_names: list[str]) -> list[str]:
-    """ABIs of the target's flavour among image package names, newest first."""
-    series, flavour = re.escape(target.series), re.escape(target.flavour)
-    pattern = re.compile(rf"^linux-image-({series}\.\d+\+deb\d+)-{flavour}-unsigned$")
-    abis = {m.group(1) for n in image_names if (m := pattern.match(n))}
-    return sorted((a for a in abis if target.abi in (None, a)), key=_version_key, reverse=True)
-
-
-def choose_set(target: Target, image_names: list[str], madison: dict[str, set[str]]) -> PackageSet | None:
-    """The newest ABI whose five packages share one version (pure: unit-tested)."""
-    for abi in candidate_abis(target, image_names):
-        candidate = PackageSet(abi, "", target.flavour, target.series)
-        common: set[str] | None = None
-        for package in candidate.packages():
-            have = madison.get(package, set())
-            common = have if common is None else common & have
-        if common:
-            version = max(common, key=_version_key)
-            return PackageSet(abi, version, target.flavour, target.series)
-    return None
-
-
 def resolve(target: Target, cache: Path, progress: Progress) -> PackageSet | None:
     """Ask apt for the newest complete set; None when apt knows none."""
     if not shutil.which("apt-cache"):
         raise PackageError("apt-cache not found", "kvmnull fetches Debian packages: run it on Debian or Ubuntu")
     log = cache / "logs" / "apt.log"
-    names = _run(["apt-cache", "pkgnames", f"linux-image-{target.series}."], progress, log,
-                 "asking apt for kernel images", APT_TIMEOUT).split()
-    abis = candidate_abis(target, names)
-    if not abis:
+    known = set(_run(["apt-cache", "pkgnames", "linux-"], progress, log, "asking apt for package names",
+                     APT_TIMEOUT).split())
+    releases = image_releases(target, sorted(known))
+    if not releases:
         return None
-    wanted: list[str] = []
-    for abi in abis:
-        wanted += PackageSet(abi, "", target.flavour, target.series).packages()
-    madison = parse_madison(_run(["apt-cache", "madison", *sorted(set(wanted))], progress, log,
-                                 "asking apt for package versions", APT_TIMEOUT))
-    return choose_set(target, names, madison)
+    wanted = {f"linux-source-{target.series}"}
+    for release in releases:
+        wanted |= {f"linux-image-{release}", f"linux-image-{release}-unsigned", f"linux-headers-{release}"}
+    catalog: Catalog = {}
+    while wanted := {n for n in wanted if n in known and n not in catalog}:
+        catalog.update(parse_show(_run(["apt-cache", "show", *sorted(wanted)], progress, log,
+                                       "asking apt for package details", APT_TIMEOUT)))
+        # then what those depend on: kernel parts, headers-common, kbuild
+        wanted = {m.group("name") for stanzas in catalog.values() for stanza in stanzas
+                  for alt in re.split(r"[,|]", stanza.depends) if (m := _RELATION.match(alt.strip()))
+                  and m.group("name").startswith("linux-")}
+    return choose_set(target, catalog)
 
 
 @contextlib.contextmanager
@@ -245,6 +347,15 @@ def staged_folder(final: Path) -> Iterator[Path]:
         raise
 
 
+def _tree(path: Path, data: dict[str, object]) -> KernelTree:
+    release, version = str(data["release"]), str(data["version"])
+    series = str(data.get("series") or ".".join(release.split(".")[:2]))
+    layout = data.get("layout")
+    if not isinstance(layout, dict):  # an entry of an older kvmnull: find its parts again
+        layout = find_layout(path, release)
+    return KernelTree(path, release, version, series, {str(k): str(v) for k, v in layout.items()})
+
+
 def cached_trees(cache: Path) -> list[KernelTree]:
     """Complete cache entries, newest first."""
     trees = []
@@ -252,29 +363,29 @@ def cached_trees(cache: Path) -> list[KernelTree]:
         if manifest.parent.name.startswith("."):  # staged, never renamed into place
             continue
         try:
-            data = json.loads(manifest.read_text())
-            trees.append(KernelTree(manifest.parent, data["abi"], data["release"], data["version"]))
-        except (OSError, ValueError, KeyError):
-            continue
-    return sorted(trees, key=lambda t: _version_key(t.abi), reverse=True)
+            trees.append(_tree(manifest.parent, json.loads(manifest.read_text())))
+        except (OSError, ValueError, KeyError, PackageError):
+            continue  # not a complete entry: nothing reads it
+    return sorted(trees, key=lambda t: _version_key(t.release), reverse=True)
 
 
-def _repair_headers(root: Path, pset: PackageSet) -> None:
-    """Make the headers tree usable outside /usr/src."""
-    headers = root / "usr" / "src" / f"linux-headers-{pset.release}"
+def _repair_headers(root: Path, release: str) -> None:
+    """Make the headers tree usable outside /usr/src: its Makefile and kbuild links point into ``root``."""
+    headers = root / "usr" / "src" / f"linux-headers-{release}"
     makefile = headers / "Makefile"
     text = makefile.read_text()
-    if "/usr/src/" in text:
+    common = None
+    if match := re.search(r"^include\s+/usr/src/(linux-headers-[^/\s]+)/Makefile\s*$", text, re.M):
         # the Makefile includes the -common one by absolute path: make it relative to itself
-        common = f"linux-headers-{pset.abi}-common"
+        common = match.group(1)
         makefile.write_text(f"include $(dir $(lastword $(MAKEFILE_LIST)))../{common}/Makefile\n")
-    for tree in (headers, root / "usr" / "src" / f"linux-headers-{pset.abi}-common"):
+    kbuild = sorted((root / "usr" / "lib").glob("linux-kbuild-*"))
+    for tree in (headers, *([root / "usr" / "src" / common] if common else [])):
         for name in ("scripts", "tools"):
             link = tree / name
-            target = root / "usr" / "lib" / f"linux-kbuild-{pset.abi}" / name
-            if link.is_symlink() and not link.resolve().exists():
+            if link.is_symlink() and not link.resolve().exists() and kbuild:
                 link.unlink()
-                link.symlink_to(os.path.relpath(target, tree))
+                link.symlink_to(os.path.relpath(kbuild[0] / name, tree))
             if not (tree / name).exists():
                 raise PackageError(f"headers tree {tree.name} has no usable {name}/", "the package layout changed")
 
@@ -303,20 +414,20 @@ def fetch(target: Target, cache: Path, progress: Progress, offline: bool = False
                         if t.series == target.series and (target.abi is None or t.abi == target.abi)]
         if series_trees:
             if not offline:
-                progress.note(f"apt knows no linux-image-{target.series}.*-{target.flavour}-unsigned; "
-                              f"using cached {series_trees[0].abi}")
+                progress.note(f"apt knows no complete linux-image-{target.series}.*-{target.flavour} set; "
+                              f"using cached {series_trees[0].release}")
             return series_trees[0]
         wanted = target.abi or f"{target.series}.*"
         if offline:
             raise PackageError(f"--offline: no cached kernel {wanted}-{target.flavour} in {cache}",
                                "run `kvmnull fetch` once without --offline")
         raise PackageError(
-            f"no complete package set for linux-image-{wanted}-{target.flavour}-unsigned is known to apt",
+            f"no complete package set for linux-image-{wanted}-{target.flavour} is known to apt",
             "run `apt-get update` as root (or `make setup`) so apt's package lists are current",
         )
     entry = cache / "kernels" / pset.abi
     if (entry / MANIFEST).exists():
-        tree = KernelTree(entry, pset.abi, pset.release, pset.version)
+        tree = _tree(entry, json.loads((entry / MANIFEST).read_text()))
         progress.stage("kernel", f"{pset.release} ({pset.version}) is cached")
         return tree
     return _fetch_set(pset, cache, progress)
@@ -328,9 +439,9 @@ def _fetch_set(pset: PackageSet, cache: Path, progress: Progress) -> KernelTree:
     with staged_folder(final) as work:
         debs = work / "debs"
         debs.mkdir()
-        progress.stage("kernel", f"downloading {len(pset.packages())} packages of {pset.release} ({pset.version})")
+        progress.stage("kernel", f"downloading {len(pset.packages)} packages of {pset.release} ({pset.version})")
         log = work / "fetch.log"
-        _run(["apt-get", "download", *(f"{p}={pset.version}" for p in pset.packages())], progress, log,
+        _run(["apt-get", "download", *(f"{name}={version}" for name, version in pset.packages)], progress, log,
              f"downloading the packages of {pset.release}", APT_TIMEOUT, cwd=debs)
         root = work / "root"
         root.mkdir()
@@ -338,7 +449,7 @@ def _fetch_set(pset: PackageSet, cache: Path, progress: Progress) -> KernelTree:
             progress.stage("kernel", f"unpacking {deb.name.split('_')[0]}")
             _run(["dpkg-deb", "-x", str(deb), str(root)], progress, log, f"unpacking {deb.name}", UNPACK_TIMEOUT)
         shutil.rmtree(debs)
-        _repair_headers(root, pset)
+        _repair_headers(root, pset.release)
         tarball = root / "usr" / "src" / f"linux-source-{pset.series}.tar.xz"
         source = work / "src"
         source.mkdir()
@@ -347,9 +458,10 @@ def _fetch_set(pset: PackageSet, cache: Path, progress: Progress) -> KernelTree:
         tarball.unlink()
         _translate_kconfig(source)
         manifest = {
-            "abi": pset.abi, "release": pset.release, "version": pset.version,
-            "packages": pset.packages(), "fetched_seconds": round(time.monotonic() - started, 1),
+            "abi": pset.abi, "release": pset.release, "version": pset.version, "series": pset.series,
+            "packages": [f"{name}={version}" for name, version in pset.packages],
+            "layout": find_layout(work, pset.release), "fetched_seconds": round(time.monotonic() - started, 1),
         }
         (work / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n")
     progress.stage("kernel", f"{pset.release} ready in {time.monotonic() - started:.1f}s")
-    return KernelTree(final, pset.abi, pset.release, pset.version)
+    return _tree(final, manifest)

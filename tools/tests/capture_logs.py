@@ -17,17 +17,15 @@ import sys
 import tempfile
 from pathlib import Path
 
-from kvmnull.runner import busybox_path
-
 from kvmnull import kconfig, packages
 from kvmnull.build import build
 from kvmnull.census import LIFECYCLE
-from kvmnull.contract import Policy, Scenario
 from kvmnull.guest import Accel, Guest, GuestConfig
 from kvmnull.hooks import Table, load_hooks
 from kvmnull.initramfs import guest_archive
 from kvmnull.progress import Progress
-from kvmnull.scenario import GuestSession, initramfs_for
+from kvmnull.scenario import GuestSession, Policy, Scenario, initramfs_for
+from kvmnull.target import busybox_path
 
 DATA = Path(__file__).resolve().parent / "test_data"
 BITES = ("check_processor_compatibility", "vcpu_create", "is_valid_cr0", "vcpu_pre_run", "get_cpl", "handle_exit")
@@ -45,7 +43,7 @@ def main(argv: list[str]) -> int:
     cache = packages.cache_root()
     tree = packages.fetch(packages.Target(), cache, progress)
     built = build(tree, progress)
-    hooks = load_hooks(tree.source, kconfig.load(tree).evaluator())
+    hooks = load_hooks(tree.source, kconfig.load(tree.source, tree.config, tree.release).evaluator())
     x86 = {h.name: h for h in hooks.table(Table.X86)}
     DATA.mkdir(exist_ok=True)
     with tempfile.TemporaryDirectory() as tmp:
@@ -96,7 +94,7 @@ def main(argv: list[str]) -> int:
         (DATA / "panic.log").write_bytes(scrub(log, cache))
 
         # upstream kvm.ko: Debian's own module, anonymous WARN_ON()
-        stock = tree.modules / "kernel" / "arch" / "x86" / "kvm" / "kvm.ko.xz"
+        stock = tree.module_file("kernel/arch/x86/kvm/kvm")
         modules = {**built.modules(), "kvm.ko": stock}
         archive = guest_archive(busybox_path(), modules, built.programs())
         archive.write(Path(tmp) / "stock.cpio")

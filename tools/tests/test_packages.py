@@ -7,49 +7,62 @@ from pathlib import Path
 import pytest
 
 from kvmnull.errors import PackageError
-from kvmnull.packages import KernelTree, Target, cached_trees, choose_set, parse_madison, staged_folder
+from kvmnull.packages import KernelTree, Stanza, Target, cached_trees, choose_set, parse_show, staged_folder
 
 from .conftest import DATA
 
-NAMES = (DATA / "apt-pkgnames-linux-image-6.12.txt").read_text().split()
-MADISON = parse_madison((DATA / "apt-madison-6.12.txt").read_text())
+NAMES = (DATA / "apt-pkgnames-linux.txt").read_text().split()
+SHOW = {series: parse_show((DATA / f"apt-show-{series}.txt").read_text()) for series in ("6.1", "6.12")}
 
 
-def test_newest_complete_set_is_chosen() -> None:
-    chosen = choose_set(Target(), NAMES, MADISON)
+def catalog(series: str, drop: tuple[tuple[str, str], ...] = ()) -> dict[str, list[Stanza]]:
+    """The captured catalog, without the (package, version) pairs in ``drop``."""
+    return {name: [s for s in stanzas if (name, s.version) not in drop] for name, stanzas in SHOW[series].items()}
+
+
+def test_newest_complete_6_12_set_is_what_the_headers_depend_on() -> None:
+    chosen = choose_set(Target(), catalog("6.12"))
     assert chosen is not None
-    assert chosen.abi == "6.12.117+deb12"
-    assert chosen.version == "6.12.117-1~deb12u1"
-    assert chosen.packages() == [
-        "linux-image-6.12.117+deb12-cloud-amd64-unsigned",
-        "linux-headers-6.12.117+deb12-cloud-amd64",
-        "linux-headers-6.12.117+deb12-common",
-        "linux-kbuild-6.12.117+deb12",
-        "linux-source-6.12",
-    ]
+    assert (chosen.release, chosen.abi, chosen.version) == (
+        "6.12.117+deb12-cloud-amd64", "6.12.117+deb12", "6.12.117-1~deb12u1")
+    assert sorted(chosen.packages) == sorted([
+        ("linux-image-6.12.117+deb12-cloud-amd64-unsigned", "6.12.117-1~deb12u1"),
+        ("linux-headers-6.12.117+deb12-cloud-amd64", "6.12.117-1~deb12u1"),
+        ("linux-headers-6.12.117+deb12-common", "6.12.117-1~deb12u1"),
+        ("linux-kbuild-6.12.117+deb12", "6.12.117-1~deb12u1"),
+        ("linux-source-6.12", "6.12.117-1~deb12u1"),
+    ])
+
+
+def test_6_1_kbuild_is_one_package_for_the_series_at_a_version_the_headers_accept() -> None:
+    chosen = choose_set(Target(series="6.1"), catalog("6.1"))
+    assert chosen is not None
+    assert (chosen.release, chosen.abi, chosen.version) == ("6.1.0-56-cloud-amd64", "6.1.0-56", "6.1.192-2")
+    assert ("linux-kbuild-6.1", "6.1.192-2") in chosen.packages
+    assert ("linux-headers-6.1.0-56-common", "6.1.192-2") in chosen.packages
+    assert ("linux-source-6.1", "6.1.192-2") in chosen.packages
 
 
 def test_incomplete_newest_set_falls_back_to_the_previous_one() -> None:
     # the archive drops linux-kbuild of the newest ABI: that set is incomplete
-    madison = {k: v for k, v in MADISON.items() if k != "linux-kbuild-6.12.117+deb12"}
-    chosen = choose_set(Target(), NAMES, madison)
+    chosen = choose_set(Target(), catalog("6.12", (("linux-kbuild-6.12.117+deb12", "6.12.117-1~deb12u1"),)))
     assert chosen is not None and chosen.abi == "6.12.115+deb12"
     assert chosen.version == "6.12.115-2~deb12u1"
 
 
 def test_source_of_another_version_does_not_complete_a_set() -> None:
-    madison = {**MADISON, "linux-source-6.12": {"6.12.113-1~deb12u1"}}
-    chosen = choose_set(Target(), NAMES, madison)
-    assert chosen is not None and chosen.abi == "6.12.113+deb12"
+    chosen = choose_set(Target(), catalog("6.12", (("linux-source-6.12", "6.12.117-1~deb12u1"),)))
+    assert chosen is not None and chosen.version == "6.12.115-2~deb12u1"
 
 
 def test_a_pinned_abi_is_honoured() -> None:
-    chosen = choose_set(Target.parse("6.12.111+deb12"), NAMES, MADISON)
+    chosen = choose_set(Target.parse("6.12.111+deb12"), catalog("6.12"))
     assert chosen is not None and chosen.abi == "6.12.111+deb12"
+    assert Target.parse("6.1.0-55").abi == "6.1.0-55"
 
 
 @pytest.mark.parametrize(("text", "message"), [
-    ("6.1", "no kvm.ko patches for series 6.1"),
+    ("5.10", "no kvm.ko patches for series 5.10"),
     ("banana", "neither a series nor an ABI"),
     ("6.12.117", "neither a series nor an ABI"),
 ])
@@ -91,5 +104,5 @@ def test_a_killed_stage_is_never_trusted(tmp_path: Path) -> None:
     # killed after writing its manifest, before the rename
     staged = tmp_path / "kernels" / ".tmp-6.12.117+deb12-abcd"
     staged.mkdir(parents=True)
-    (staged / "kernel.json").write_text('{"abi": "6.12.117+deb12", "release": "r", "version": "v"}')
+    (staged / "kernel.json").write_text('{"abi": "6.12.117+deb12", "release": "r", "version": "v", "layout": {}}')
     assert cached_trees(tmp_path) == []
