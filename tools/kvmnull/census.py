@@ -19,7 +19,7 @@ from pathlib import Path
 from . import abi, evidence, harness
 from .cpp import Evaluator, braced_body, logical_lines, preprocess
 from .errors import ParseError
-from .evidence import Crash, Probe, Warn, of_type
+from .evidence import Crash, Probe, Unload, Warn, of_type
 from .hooks import Hook, HookClass, HookSet, Table
 
 # vendor -> table -> (file, variable) of the static ops table
@@ -211,7 +211,7 @@ def _flags(hook: Hook, vendors: dict[str, Implementation | None], runtime: Itera
 # the probe's steps, between loading and unloading kvm-null
 PHASES = ("load", *abi.load().probe_steps, "unload")
 LIFECYCLE = (
-    "dmesg -c > /dev/null; echo refuse > /sys/module/kvm/parameters/missing_hook; "
+    f"dmesg -c > /dev/null; echo refuse > {harness.MISSING_HOOK}; "
     f"insmod {harness.MODULES_DIR}/kvm-null.ko log_calls_at_exit=1 && {harness.PROBE} --counts; "
     f"echo 0 > {abi.load().calls_path}; rmmod kvm_null; dmesg"
 )
@@ -297,9 +297,9 @@ def bite(hook: Hook, output: str, crashed: str | None, hung: bool, hooks: HookSe
     run = next((r for r in probe if r.step == "run"), None)
     if run and run.detail and f"hardware_exit_reason={abi.load().exit_reason:#x}" not in run.detail:
         return Bite(hook, "run", f"returns a wrong exit ({run.detail})", run.text)
-    unload = re.search(rf"{harness.UNLOAD} kvm-null status=(\d+)", text)
-    if unload and unload.group(1) != "0":
-        return Bite(hook, "unload", f"rmmod fails (status {unload.group(1)})", unload.group(0))
+    unload = next(iter(of_type(records, Unload)), None)
+    if unload and unload.status:
+        return Bite(hook, "unload", f"rmmod fails (status {unload.status})", unload.text)
     other = [r for r in of_type(records, Warn) if r.hook is None]
     if other:
         return Bite(hook, None, f"no step failed; kernel WARN in {other[0].function}", other[0].text)

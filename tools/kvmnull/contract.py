@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 
 from . import evidence
-from .evidence import Crash, HookRefused, Load, OptionalNull, Probe, VendorRefused, Warn, of_type
+from .evidence import Crash, HookRefused, Load, OptionalNull, Probe, Unload, VendorRefused, Warn, of_type
 from .hooks import HookSet
 from .scenario import Policy, Scenario, ScenarioRun
 
@@ -81,8 +81,10 @@ def observe(run: ScenarioRun, hooks: HookSet, verbose: bool = False) -> Observat
     """
     try:
         observation = _observe(run, hooks)
-    except Exception as exc:  # a parser bug: surface it as this scenario's result
-        detail = f"evidence stage failed: {type(exc).__name__}: {exc}"
+    except Exception as exc:  # a bug: surface it as this scenario's result, naming where it happened
+        where = traceback.extract_tb(exc.__traceback__)[-1]
+        stage = "evidence" if where.filename.endswith("evidence.py") else "verdict"
+        detail = f"{stage} stage failed in {where.name}(): {type(exc).__name__}: {exc}"
         lines = tuple(traceback.format_exception(exc)) if verbose else ()
         observation = Observation(Outcome.ERROR, detail=detail, evidence=lines)
     return replace(observation, seconds=run.seconds)
@@ -138,6 +140,10 @@ def _observe(run: ScenarioRun, hooks: HookSet) -> Observation:
             return Observation(Outcome.ERROR, frozenset(), status,
                                f"loaded, but the lifecycle failed at {probe_failed.step}: {probe_failed.detail}",
                                (*lines, probe_failed.text))
+        unload = next(iter(of_type(harness_records, Unload)), None)
+        if unload and unload.status:
+            return Observation(Outcome.ERROR, frozenset(), status,
+                               f"loaded, but rmmod failed with status {unload.status}", (*lines, unload.text))
         run_step = next((r for r in probe if r.step == "run"), None)
         if run_step:
             lines.append(run_step.text)

@@ -6,8 +6,9 @@ matching, and every pattern is searched for anywhere in the line, so kernel
 output interleaved with user output is still found.
 
 ``parse`` cannot raise on any text by construction: every pattern is a
-compiled regular expression whose numeric groups match only digits, and no
-record refers to another except through indexes it has just checked.  A bug
+compiled regular expression whose numeric groups match at most nine digits
+(``int()`` of them cannot fail), and no record refers to another except
+through indexes it has just checked.  A bug
 that raises anyway is not hidden: callers let it surface.
 
 The harness's console (see :mod:`harness`) is read here too: which part of an
@@ -34,10 +35,10 @@ _STAMP = re.compile(r"\[\s*\d+\.\d+\](?:\[\s*[TC]\d+\])?\s?")
 _TABLE_STRUCTS = "|".join(t.struct for t in Table)
 _REFUSED_HOOK = re.compile(
     rf"vendor (?P<vendor>\S+): mandatory (?P<table>{_TABLE_STRUCTS})\.(?P<hook>\w+) is NULL")
-_REFUSED = re.compile(r"vendor (?P<vendor>\S+) refused: (?P<count>\d+) mandatory hooks? NULL")
-_OPTIONAL = re.compile(r"vendor (?P<vendor>\S+): (?P<count>\d+) optional hooks NULL:(?P<hooks>[\w .]*)")
+_REFUSED = re.compile(r"vendor (?P<vendor>\S+) refused: (?P<count>\d{1,9}) mandatory hooks? NULL")
+_OPTIONAL = re.compile(r"vendor (?P<vendor>\S+): (?P<count>\d{1,9}) optional hooks NULL:(?P<hooks>[\w .]*)")
 _WARNING = re.compile(
-    r"WARNING: CPU: (?P<cpu>\d+) PID: (?P<pid>\d+) at (?P<file>\S+?):(?P<line>\d+) "
+    r"WARNING: CPU: (?P<cpu>\d+) PID: (?P<pid>\d+) at (?P<file>\S+?):(?P<line>\d{1,9}) "
     r"(?P<function>[\w.]+)\+0x[0-9a-f]+/0x[0-9a-f]+(?: \[(?P<module>[\w-]+)\])?"
 )
 _TAINTED = re.compile(r"\bTainted: (?P<flags>[A-Z ]+?)(?=\s+\d+\.\d+|\s*$|\s+#)")
@@ -51,7 +52,8 @@ _INSMOD_FAIL = re.compile(
     r"(?:insmod|modprobe): (?:can't insert '(?P<bb>[^']+)'|ERROR: could not insert '?(?P<kmod>[^':]+)'?): "
     r"(?P<reason>[^\r\n]+)"
 )
-_LOAD_MARK = re.compile(rf"{harness.LOAD} (?P<module>\S+) status=(?P<status>\d+)(?: loaded=(?P<loaded>yes|no))?")
+_LOAD_MARK = re.compile(rf"{harness.LOAD} (?P<module>\S+) status=(?P<status>\d{{1,9}})(?: loaded=(?P<loaded>yes|no))?")
+_UNLOAD_MARK = re.compile(rf"{harness.UNLOAD} (?P<module>\S+) status=(?P<status>\d{{1,9}})")
 _PARAM = re.compile(r"(?:invalid (?P<param>missing_hook) '(?P<value>[^']*)'|"
                     r"(?P<param2>null(?:_pmu)?)=: unknown \w+ hook or class '(?P<value2>[^']*)')")
 _PROBE = re.compile(rf"{harness.PROBE}: step (?P<step>\w+) (?P<result>ok|fail|skip)\s*(?P<detail>[^\r\n]*)")
@@ -64,6 +66,7 @@ _STRERROR = {os.strerror(code): name for name, code in errno.__dict__.items()
 
 class Kind(enum.Enum):
     LOAD = "load"
+    UNLOAD = "unload"
     HOOK_REFUSED = "hook_refused"
     VENDOR_REFUSED = "vendor_refused"
     OPTIONAL_NULL = "optional_null"
@@ -109,6 +112,18 @@ class Load(Record):
         status = "" if self.status is None else f" status {self.status}"
         state = {True: ", loaded", False: ", not loaded", None: ""}[self.present]
         return f"{self.module}:{status} {self.errno_name or ''}".rstrip() + state
+
+
+@dataclass(frozen=True)
+class Unload(Record):
+    """The harness's rmmod of the scenario's vendor, and its status."""
+
+    kind: ClassVar[Kind] = Kind.UNLOAD
+    module: str
+    status: int
+
+    def summary(self) -> str:
+        return f"{self.module}: unloaded" if not self.status else f"{self.module}: rmmod status {self.status}"
 
 
 @dataclass(frozen=True)
@@ -297,6 +312,8 @@ class _State:
             present = {"yes": True, "no": False}.get(m.group("loaded") or "")
             self.add(Load(number, line, m.group("module"), status=status,
                           errno_name=errno.errorcode.get(status) if status else None, present=present))
+        elif m := _UNLOAD_MARK.search(line):
+            self.add(Unload(number, line, m.group("module"), int(m.group("status"))))
         elif m := _INSMOD_FAIL.search(line):
             module = m.group("bb") or m.group("kmod") or ""
             reason = m.group("reason").strip()

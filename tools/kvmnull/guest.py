@@ -19,6 +19,7 @@ import secrets
 import shlex
 import shutil
 import subprocess
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,13 +28,15 @@ from typing import IO
 import pexpect
 
 from .errors import GuestError
+from .initramfs import READY
 from .progress import Progress
 
-READY = "kvmnull: guest up"
 PANIC = re.compile(r"Kernel panic - not syncing[^\r\n]*")
 # QEMU's own fatal errors, e.g. a host KVM that cannot run an ordinary guest
 QEMU_FATAL = re.compile(r"KVM internal error[^\r\n]*|qemu-system-x86_64: [^\r\n]*(?:failed|[Ee]rror)[^\r\n]*")
 QEMU = "qemu-system-x86_64"
+# the console log's last line once kvmnull has stopped the guest's QEMU
+STOPPED = "### kvmnull: guest stopped"
 
 
 class Accel(enum.Enum):
@@ -113,6 +116,7 @@ class Guest:
     _child: pexpect.spawn | None = None
     _log: IO[str] | None = None
     boot_seconds: float = 0.0
+    _stopping: threading.Lock = field(default_factory=threading.Lock)
 
     def __enter__(self) -> Guest:
         self.start()
@@ -212,24 +216,28 @@ class Guest:
         return output
 
     def stop(self) -> None:
-        """Power off cleanly if the guest still answers, else kill QEMU."""
-        child, self._child = self._child, None
-        try:
-            if child is not None and child.isalive():
-                try:
-                    child.sendline("poweroff -f")
-                    child.expect([pexpect.EOF, pexpect.TIMEOUT], timeout=self.timeout(10))
-                except (OSError, pexpect.ExceptionPexpect):
-                    pass
-        finally:
-            # whatever happened above (even Ctrl-C), QEMU does not outlive this call
-            if child is not None:
-                if child.isalive():
-                    child.terminate(force=True)
-                child.close(force=True)
-        if self._log:
-            self._log.close()
-            self._log = None
+        """Power off cleanly if the guest still answers, else kill QEMU.  Safe to call from any
+        thread, and again: the first call does the work, the others wait for it."""
+        with self._stopping:
+            child, self._child = self._child, None
+            log, self._log = self._log, None
+            try:
+                if child is not None and child.isalive():
+                    try:
+                        child.sendline("poweroff -f")
+                        child.expect([pexpect.EOF, pexpect.TIMEOUT], timeout=self.timeout(10))
+                    except (OSError, pexpect.ExceptionPexpect):
+                        pass
+            finally:
+                # whatever happened above (even Ctrl-C), QEMU does not outlive this call
+                if child is not None:
+                    if child.isalive():
+                        child.terminate(force=True)
+                    child.close(force=True)
+                if log is not None:
+                    if child is not None:
+                        log.write(f"\n{STOPPED}\n")
+                    log.close()
 
 
 def choose_accel(requested: str, config: GuestConfig, cache_dir: Path, progress: Progress) -> Accel:
@@ -261,7 +269,12 @@ def choose_accel(requested: str, config: GuestConfig, cache_dir: Path, progress:
         # makes QEMU exit at once or stop with an internal error
         guest.start(boot_timeout=20)
         guest.check("true", timeout=10, stage="KVM trial")
-    except GuestError:
+    except GuestHung as exc:
+        # no verdict on the host's KVM (a busy host is slow too): TCG this time, ask again next time
+        progress.note(f"KVM trial: {exc.message}; using TCG, not remembered")
+        return _tcg_unless_required(requested)
+    except GuestError as exc:
+        progress.note(f"KVM trial: {exc.message.splitlines()[0]}; using TCG")
         accel = Accel.TCG
     finally:
         guest.stop()
@@ -270,6 +283,12 @@ def choose_accel(requested: str, config: GuestConfig, cache_dir: Path, progress:
     if requested == "kvm" and accel is not Accel.KVM:
         raise GuestError("--accel kvm: this host's KVM cannot run the guest", "use --accel tcg or auto")
     return accel
+
+
+def _tcg_unless_required(requested: str) -> Accel:
+    if requested == "kvm":
+        raise GuestError("--accel kvm: this host's KVM cannot run the guest", "use --accel tcg or auto")
+    return Accel.TCG
 
 
 def qemu_version() -> str:

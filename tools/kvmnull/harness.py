@@ -21,6 +21,11 @@ KVM_MODULES = ("irqbypass.ko", "kvm.ko")
 # kvm.ko is reloaded after it, so that every scenario starts from a fresh kvm.ko
 REAL_VENDORS = {"kvm-amd": "kvm_amd"}
 
+# exit statuses of the script that mean the harness, not the scenario, failed
+EXIT_POLICY, EXIT_RELOAD = 90, 91
+EXIT_CODES = {EXIT_POLICY: "cannot set kvm.missing_hook", EXIT_RELOAD: "cannot reload kvm.ko after a real vendor"}
+MISSING_HOOK = "/sys/module/kvm/parameters/missing_hook"
+
 SETUP = " && ".join(f"insmod {MODULES_DIR}/{name}" for name in KVM_MODULES)
 
 _REAL_CASES = "".join(f"{vendor}) module={module} real=yes; insmod {MODULES_DIR}/{vendor}.ko ;;\n"
@@ -32,7 +37,7 @@ SCRIPT = rf"""#!/bin/sh
 # kernel log of the scenario between {DMESG_BEGIN} / {DMESG_END}.
 policy=$1 vendor=$2 null=$3 null_pmu=$4 probe=$5
 echo "{BEGIN} $policy $vendor null=$null null_pmu=$null_pmu"
-echo "$policy" > /sys/module/kvm/parameters/missing_hook || exit 90
+echo "$policy" > {MISSING_HOOK} || exit {EXIT_POLICY}
 dmesg -c > /dev/null
 real=no
 case "$vendor" in
@@ -50,7 +55,7 @@ if [ "$loaded" = yes ]; then
 	echo "{UNLOAD} $vendor status=$?"
 fi
 if [ "$real" = yes ]; then
-	rmmod kvm && insmod {MODULES_DIR}/kvm.ko || exit 91
+	rmmod kvm && insmod {MODULES_DIR}/kvm.ko || exit {EXIT_RELOAD}
 fi
 echo "{DMESG_BEGIN}"
 dmesg -c

@@ -14,18 +14,22 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .abi import DEBUGFS
 from .errors import BuildError
 
-INIT_SCRIPT = """#!/bin/busybox sh
+# the init script's last word before the shell: the guest is up
+READY = "kvmnull: guest up"
+
+INIT_SCRIPT = f"""#!/bin/busybox sh
 # kvmnull guest init: mount what the tests need, then a shell on the console.
 /bin/busybox --install -s /bin
 mount -t proc proc /proc
 mount -t sysfs sysfs /sys
 mount -t devtmpfs devtmpfs /dev
-mount -t debugfs debugfs /sys/kernel/debug
+mount -t debugfs debugfs {DEBUGFS}
 # keep the console for our own output: only errors from the kernel
 echo 4 > /proc/sys/kernel/printk
-echo "kvmnull: guest up $(cat /proc/uptime)"
+echo "{READY} $(cat /proc/uptime)"
 exec setsid cttyhack /bin/sh
 """
 

@@ -292,8 +292,8 @@ def cache_root(override: str | None = None) -> Path:
     return Path(base).expanduser().resolve() / "kvmnull"
 
 
-# generous limits: they only catch a tool that stopped making progress
-APT_TIMEOUT = 600.0
+# the longest silence allowed: they only catch a tool that stopped making progress
+APT_TIMEOUT = 1800.0
 UNPACK_TIMEOUT = 600.0
 
 

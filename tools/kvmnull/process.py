@@ -1,9 +1,10 @@
 """Run a tool (make, apt-get, tar, ...) with its output streamed as it comes.
 
 Every line goes to a log file at once (and to the terminal with ``-v``), the
-whole output is kept for the caller, and a tool that outlives its timeout is
-killed with its process group and reported by the stage it was in: nothing
-hangs silently and nothing is lost when it fails.
+whole output is kept for the caller, and a tool that prints nothing for its
+timeout (it stopped making progress) is killed with its process group and
+reported by the stage it was in: nothing hangs silently and nothing is lost
+when it fails.
 """
 
 from __future__ import annotations
@@ -43,10 +44,11 @@ def _kill_group(child: subprocess.Popen[bytes]) -> None:
 def run(argv: list[str], *, stage: str, log: Path, progress: Progress, timeout: float,
         error: Callable[[str, str], KvmnullError], cwd: Path | None = None, check: bool = True,
         remedy: str = "") -> Completed:
-    """Run ``argv``; its output is appended to ``log`` line by line.
+    """Run ``argv``; its output is appended to ``log`` as it comes.
 
-    ``error(message, remedy)`` makes the exception for a tool that cannot start,
-    times out, or (with ``check``) exits non-zero; its message names ``stage``.
+    ``timeout`` is the longest silence allowed.  ``error(message, remedy)`` makes
+    the exception for a tool that cannot start, falls silent for ``timeout``, or
+    (with ``check``) exits non-zero; its message names ``stage``.
     """
     progress.command(argv, str(cwd) if cwd else None)
     echo = progress.verbose and not progress.quiet
@@ -65,24 +67,30 @@ def run(argv: list[str], *, stage: str, log: Path, progress: Progress, timeout: 
         try:
             with selectors.DefaultSelector() as selector:
                 selector.register(child.stdout, selectors.EVENT_READ)
+                heard = started
                 while True:
-                    left = started + timeout - time.monotonic()
+                    left = heard + timeout - time.monotonic()
                     if left <= 0:
                         _kill_group(child)
-                        raise error(f"{stage}: {argv[0]} gave no result within {timeout:.0f} s and was stopped",
+                        raise error(f"{stage}: {argv[0]} printed nothing for {timeout:.0f} s and was stopped",
                                     f"see {log}; on a slow machine or network, try again")
                     if not selector.select(min(left, 1.0)):
                         continue
                     data = os.read(child.stdout.fileno(), 65536)
                     if not data:
                         break
+                    heard = time.monotonic()
                     chunks.append(data)
                     sink.write(data)
                     sink.flush()
                     if echo:
                         sys.stderr.buffer.write(data)
                         sys.stderr.flush()
-            child.wait(timeout=max(1.0, started + timeout - time.monotonic()))
+            try:
+                child.wait(timeout=timeout)  # its output is closed: it is exiting
+            except subprocess.TimeoutExpired as exc:
+                raise error(f"{stage}: {argv[0]} closed its output but did not exit within {timeout:.0f} s",
+                            f"see {log}") from exc
         except BaseException:
             # an error, a timeout or Ctrl-C: the tool and its children go too
             _kill_group(child)

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from tabulate import tabulate
 
-from .contract import Verdict
+from .contract import Outcome, Verdict
 
 
 def _class(verdict: Verdict) -> str | None:
@@ -98,16 +98,19 @@ def write_json(verdicts: Sequence[Verdict], meta: dict[str, object], path: str) 
 
 def junit(verdicts: Sequence[Verdict], suite: str) -> str:
     """A JUnit XML document: one testcase per scenario, timed, with a failure body for each failure."""
-    counts = summary_counts(verdicts)
     total = sum(v.observation.seconds for v in verdicts)
-    root = ET.Element("testsuite", name=suite, tests=str(counts["total"]), failures=str(counts["failed"]),
-                      errors="0", time=f"{total:.3f}")
+    # a scenario whose evidence fits no outcome (or broke the parser) is an error, not a failure
+    errors = [v for v in verdicts if not v.passed and v.observation.outcome is Outcome.ERROR]
+    failures = [v for v in verdicts if not v.passed and v.observation.outcome is not Outcome.ERROR]
+    root = ET.Element("testsuite", name=suite, tests=str(len(verdicts)), failures=str(len(failures)),
+                      errors=str(len(errors)), time=f"{total:.3f}")
     for verdict in verdicts:
         case = ET.SubElement(root, "testcase", classname=f"kvmnull.{_table(verdict)}",
                              name=f"{_hook(verdict)}[{verdict.scenario.policy.value}]",
                              time=f"{verdict.observation.seconds:.3f}")
         if not verdict.passed:
-            failure = ET.SubElement(case, "failure", message=(
+            kind = "error" if verdict.observation.outcome is Outcome.ERROR else "failure"
+            failure = ET.SubElement(case, kind, message=(
                 f"expected {verdict.expected.value}, observed {verdict.observation.outcome.value}"))
             failure.text = "\n".join([verdict.observation.detail, *verdict.observation.evidence])
     return ET.tostring(root, encoding="unicode", xml_declaration=True) + "\n"

@@ -86,6 +86,10 @@ def scenario_command(scenario: Scenario) -> str:
     ])
 
 
+class HarnessError(GuestError):
+    """The guest's harness could not do its part (e.g. reload kvm.ko): the guest is not trusted."""
+
+
 @dataclass
 class GuestSession:
     """A guest with kvm.ko loaded that runs scenarios, rebooting after a crash or hang.
@@ -105,47 +109,72 @@ class GuestSession:
     _shut: bool = False
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
+    @property
+    def is_shut(self) -> bool:
+        return self._shut
+
     def guest(self) -> Guest:
         """The running guest with kvm.ko loaded, booted first if there is none."""
         with self._lock:
             if self._shut:
                 raise GuestError("the guest session is closed", "start a new session")
-            if self._guest is None:
-                guest = Guest(self.config, self.log_path, self.progress)
-                self._guest = guest  # registered first: a shut() from another thread stops it
-                try:
-                    guest.start()
-                    self.boots += 1
-                    self.boot_seconds.append(guest.boot_seconds)
-                    guest.check(harness.SETUP, timeout=30, stage="loading irqbypass.ko and the patched kvm.ko")
-                except BaseException:
-                    self._guest = None
-                    guest.stop()
-                    raise
-            return self._guest
+            if self._guest is not None:
+                return self._guest
+            guest = Guest(self.config, self.log_path, self.progress)
+            self._guest = guest  # registered first: a shut() from another thread stops it
+        try:
+            guest.start()
+            self.boots += 1
+            self.boot_seconds.append(guest.boot_seconds)
+            guest.check(harness.SETUP, timeout=30, stage="loading irqbypass.ko and the patched kvm.ko")
+        except BaseException:
+            self._forget(guest)
+            raise
+        with self._lock:
+            if self._shut or self._guest is not guest:  # shut while booting: this guest must not live on
+                stale = True
+            else:
+                stale = False
+        if stale:
+            guest.stop()
+            raise GuestError("the guest session was closed while the guest booted", "start a new session")
+        return guest
+
+    def _forget(self, guest: Guest) -> None:
+        with self._lock:
+            if self._guest is guest:
+                self._guest = None
+        guest.stop()
 
     def run(self, scenario: Scenario) -> ScenarioRun:
         started = time.monotonic()
         guest = self.guest()
         try:
-            output, _ = guest.run(scenario_command(scenario), timeout=self.scenario_timeout, stage=scenario.name)
-            return ScenarioRun(scenario, output, time.monotonic() - started)
+            output, status = guest.run(scenario_command(scenario), timeout=self.scenario_timeout, stage=scenario.name)
         except GuestCrashed as exc:
-            self.close()
+            self._forget(guest)
             return ScenarioRun(scenario, exc.console, time.monotonic() - started, crash=exc.title)
         except GuestHung as exc:
-            self.close()
+            self._forget(guest)
             return ScenarioRun(scenario, exc.console, time.monotonic() - started, hung=True)
+        if status in harness.EXIT_CODES:
+            # the harness failed, not the scenario: this guest's kvm.ko cannot be trusted any more
+            self._forget(guest)
+            raise HarnessError(f"{scenario.name}: the harness failed: {harness.EXIT_CODES[status]} (status {status})",
+                               f"see the console log {self.log_path}")
+        return ScenarioRun(scenario, output, time.monotonic() - started)
 
     def close(self) -> None:
         """Stop the guest; the next scenario boots a fresh one."""
-        guest, self._guest = self._guest, None
+        with self._lock:
+            guest, self._guest = self._guest, None
         if guest is not None:
             guest.stop()
 
     def shut(self) -> None:
         """Stop the guest and boot no other."""
-        self._shut = True
+        with self._lock:
+            self._shut = True
         self.close()
 
     def __enter__(self) -> GuestSession:
@@ -155,12 +184,19 @@ class GuestSession:
         self.shut()
 
 
+# boots in a row that fail before a session gives up (the guest, not a hook, is broken)
+MAX_BOOT_FAILURES = 3
+
+
 def run_all(sessions: Sequence[GuestSession], scenarios: Sequence[Scenario],
             on_done: Callable[[ScenarioRun], None]) -> list[ScenarioRun]:
     """Run scenarios across sessions (one thread per session), keeping the input order in the result.
 
-    Any exception in a worker, or in the caller's thread (Ctrl-C), shuts every
-    session: no QEMU survives, and the exception is raised here.
+    A crash or hang is a scenario's result.  A guest that cannot boot or whose
+    harness fails is an error of the run: after MAX_BOOT_FAILURES in a row, or
+    any other exception in a worker, or in the caller's thread (Ctrl-C), every
+    session is shut (no QEMU survives) and the exception is raised here.  A run
+    returns a result for every scenario, or raises.
     """
     work: queue.Queue[tuple[int, Scenario]] = queue.Queue()
     for item in enumerate(scenarios):
@@ -170,25 +206,29 @@ def run_all(sessions: Sequence[GuestSession], scenarios: Sequence[Scenario],
     failures: list[BaseException] = []
 
     def worker(session: GuestSession) -> None:
-        while not failures:
-            try:
-                index, scenario = work.get_nowait()
-            except queue.Empty:
-                return
-            try:
-                result = session.run(scenario)
-            except GuestError as exc:
-                if session._shut:
+        try:
+            failed_boots = 0
+            while not failures:
+                try:
+                    index, scenario = work.get_nowait()
+                except queue.Empty:
                     return
-                # the guest could not even boot: record it and go on
-                session.close()
-                result = ScenarioRun(scenario, str(exc), 0.0, crash=str(exc).splitlines()[0])
-            except BaseException as exc:
-                failures.append(exc)
-                return
-            with lock:
-                results[index] = result
-                on_done(result)
+                try:
+                    result = session.run(scenario)
+                except GuestError:
+                    if session.is_shut:
+                        return
+                    work.put((index, scenario))  # not this scenario's fault: it runs again
+                    failed_boots += 1
+                    if failed_boots >= MAX_BOOT_FAILURES:
+                        raise
+                    continue
+                failed_boots = 0
+                with lock:
+                    results[index] = result
+                    on_done(result)
+        except BaseException as exc:
+            failures.append(exc)
 
     threads = [threading.Thread(target=worker, args=(s,), daemon=True, name=f"guest-{i}")
                for i, s in enumerate(sessions)]
@@ -199,7 +239,6 @@ def run_all(sessions: Sequence[GuestSession], scenarios: Sequence[Scenario],
             while thread.is_alive():
                 thread.join(timeout=0.5)  # wakes for Ctrl-C
     except BaseException:
-        failures.append(KeyboardInterrupt())
         for session in sessions:
             session.shut()
         for thread in threads:
@@ -209,4 +248,8 @@ def run_all(sessions: Sequence[GuestSession], scenarios: Sequence[Scenario],
         for session in sessions:
             session.shut()
         raise failures[0]
+    if len(results) != len(scenarios):
+        missing = [s.name for i, s in enumerate(scenarios) if i not in results]
+        raise GuestError(f"{len(missing)} scenario(s) got no result: {', '.join(missing[:5])}",
+                         "see the console logs")
     return [results[i] for i in sorted(results)]

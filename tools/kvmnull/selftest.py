@@ -42,11 +42,11 @@ class SelftestRun:
             return "crashed"
         if not self.report.valid:
             return "invalid KTAP"
+        if self.report.count(ktap.Status.FAIL) or self.report.count(ktap.Status.ERROR):
+            return "fail"  # whatever the exit code says
         if self.exit_code == 4:
             return "skip"
-        if self.exit_code == 0 and not self.report.count(ktap.Status.FAIL) and not self.report.count(ktap.Status.ERROR):
-            return "pass"
-        return "fail"
+        return "pass" if self.exit_code == 0 else "fail"
 
 
 def judge_runs(runs: list[SelftestRun]) -> list[tuple[SelftestRun, str, str]]:

@@ -39,8 +39,8 @@ FACTS_HEADER = "kvm_null_facts.h"
 # the hand-written part of kvm-null, whose overrides the generator checks
 MODULE_SOURCE = Path(__file__).resolve().parents[2] / "module" / "kvm_null.c"
 
-_TABLES = "|".join(t.value for t in Table)
-_OVERRIDE = re.compile(rf"^#define\s+KVM_NULL_(?P<what>IMPL|INPUTS)_(?P<table>{_TABLES})_(?P<hook>\w+)\b", re.M)
+# any KVM_NULL_IMPL_ / KVM_NULL_INPUTS_ macro: a misspelt table or hook must fail, not be ignored
+_OVERRIDE = re.compile(r"^\s*#\s*define\s+KVM_NULL_(?P<what>IMPL|INPUTS)_(?P<name>\w+)", re.M)
 # pointers to the objects kvm.ko hands every hook, not outputs
 _CONTEXT_TYPES = ("struct kvm_vcpu *", "struct kvm *")
 
@@ -64,7 +64,8 @@ def read_overrides(text: str, facts: dict[str, int] | None = None) -> Overrides:
     lines = preprocess(logical_lines(text), Evaluator(lambda _: "n", facts or {}), keep_directives=True)
     active = "\n".join(g.line.text for g in lines)
     for m in _OVERRIDE.finditer(active):
-        found[m.group("what")].add(f"{m.group('table')}.{m.group('hook')}")
+        table, _, hook = m.group("name").partition("_")
+        found[m.group("what")].add(f"{table}.{hook}")
     return Overrides(frozenset(found["IMPL"]), frozenset(found["INPUTS"]))
 
 

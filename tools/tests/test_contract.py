@@ -93,19 +93,17 @@ def test_observed_oops_names_title_and_place(captured_hooks: HookSet) -> None:
     assert crashed.detail == "Oops: int3: 0000 [#1] PREEMPT SMP NOPTI at __schedule+0x428/0xbf0"
 
 
-def test_a_parser_failure_is_an_error_naming_the_stage(captured_hooks: HookSet) -> None:
-    class Broken(str):
-        """Output whose text cannot even be searched: whatever parses it raises."""
+def test_a_parser_failure_is_an_error_naming_the_stage(captured_hooks: HookSet,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    from kvmnull import evidence
 
-        def __getattribute__(self, name: str) -> object:
-            raise RuntimeError(f"cannot read .{name}")
-
-    s = scenario(captured_hooks, Policy.REFUSE, "vm_destroy")
-    observation = observe(ScenarioRun(s, Broken("x"), 2.5), captured_hooks)
+    monkeypatch.setattr(evidence, "_ANSI", None)  # a bug inside the parser: clean() raises
+    s = scenario(captured_hooks, Policy.REFUSE, "vcpu_create", "vcpu_free")
+    observation = observe(ScenarioRun(s, log("refused.log"), 2.5), captured_hooks)
     assert observation.outcome is Outcome.ERROR
-    assert observation.detail.startswith("evidence stage failed: ")
+    assert observation.detail.startswith("evidence stage failed in clean(): AttributeError")
     assert observation.seconds == 2.5
-    verbose = observe(ScenarioRun(s, Broken("x"), 2.5), captured_hooks, verbose=True)
+    verbose = observe(ScenarioRun(s, log("refused.log"), 2.5), captured_hooks, verbose=True)
     assert any("Traceback" in line for line in verbose.evidence)
 
 

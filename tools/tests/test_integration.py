@@ -19,7 +19,7 @@ from kvmnull.build import REPO, BuildResult, build, patch_files, selftest_names
 from kvmnull.cli import main
 from kvmnull.contract import Outcome, observe
 from kvmnull.errors import GuestError
-from kvmnull.guest import QEMU, Accel, Guest, GuestConfig, GuestCrashed, GuestHung
+from kvmnull.guest import QEMU, STOPPED, Accel, Guest, GuestConfig, GuestCrashed, GuestHung
 from kvmnull.hooks import HookClass, HookSet, Table, class_selectors
 from kvmnull.initramfs import guest_archive
 from kvmnull.packages import KernelTree
@@ -358,13 +358,13 @@ def test_no_qemu_survives_a_guest_that_never_comes_up(tree: KernelTree, tmp_path
 @pytest.mark.guest
 def test_no_qemu_survives_an_interrupted_matrix(built: BuildResult, tmp_path: Path) -> None:
     before = qemu_pids()
-    child = subprocess.Popen([sys.executable, "-m", "kvmnull", "matrix", "--offline", "--accel", "tcg",
+    child = subprocess.Popen([sys.executable, "-m", "kvmnull", "matrix", "--offline", "--accel", "tcg", "--guests", "2",
                               "--log-dir", str(tmp_path)], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                              text=True)
+    logs = [tmp_path / "matrix-0.console.log", tmp_path / "matrix-1.console.log"]
     try:
         # interrupt once both guests run scenarios
         deadline = time.monotonic() + 120
-        logs = [tmp_path / "matrix-0.console.log", tmp_path / "matrix-1.console.log"]
         while time.monotonic() < deadline and not all(
                 log.exists() and log.read_text(errors="replace").count("kvmnull-scenario: begin") >= 2
                 for log in logs):
@@ -378,7 +378,23 @@ def test_no_qemu_survives_an_interrupted_matrix(built: BuildResult, tmp_path: Pa
             child.wait()
     assert child.returncode == 130, err
     assert "interrupted" in err
+    # kvmnull itself stopped each guest (not the kernel hanging up on an orphan when the process died)
+    assert all(log.read_text(errors="replace").rstrip().endswith(STOPPED) for log in logs)
     assert wait_for_no_new_qemu(before) == set()
+
+
+@pytest.mark.guest
+def test_a_real_vendor_leaves_a_fresh_kvm_ko_behind(guest_config: GuestConfig, tmp_path: Path) -> None:
+    """kvm.missing_hook is back at its default only in a freshly loaded kvm.ko: after kvm-amd, not after kvm-null."""
+    policy = "cat /sys/module/kvm/parameters/missing_hook"
+    with GuestSession(guest_config, tmp_path / "console.log", Progress(quiet=True)) as session:
+        null = session.run(Scenario("control-kvm-null", Policy.WARN, "kvm-null"))
+        after_null = session.guest().check(policy, stage="policy after kvm-null").strip()
+        amd = session.run(Scenario("control-kvm-amd", Policy.WARN, "kvm-amd"))
+        after_amd = session.guest().check(policy, stage="policy after kvm-amd").strip()
+        assert session.boots == 1
+    assert null.crash is None and amd.crash is None and not null.hung and not amd.hung
+    assert (after_null, after_amd) == ("warn", "refuse"), amd.output
 
 
 @pytest.mark.guest

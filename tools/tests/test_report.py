@@ -55,3 +55,16 @@ def test_json_and_table(captured_hooks: HookSet, tmp_path: Path) -> None:
     table = report.table(verdicts(captured_hooks), full=False)
     assert "FAIL" in table and "PASS" not in table  # failures only, then the totals
     assert table.splitlines()[-1].split() == ["x86", "mandatory", "2", "1"]
+
+
+def test_an_error_outcome_is_a_junit_error(captured_hooks: HookSet) -> None:
+    vm_destroy = captured_hooks.find(Table.X86, "vm_destroy")
+    assert vm_destroy
+    s = Scenario("x86.vm_destroy", Policy.REFUSE, "kvm-null", (vm_destroy,))
+    # a console without the harness's load line fits no outcome
+    verdict = judge([(s, observe(ScenarioRun(s, log("panic.log").split("kvmnull-scenario")[0], 0.5),
+                                 captured_hooks))])
+    suite = ET.fromstring(report.junit(verdict, "suite"))
+    assert (suite.get("failures"), suite.get("errors")) == ("0", "1")
+    case = suite.find("testcase")
+    assert case is not None and case.find("error") is not None and case.find("failure") is None

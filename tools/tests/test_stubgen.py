@@ -14,7 +14,10 @@ import pytest
 
 from kvmnull.errors import BuildError
 from kvmnull.hooks import HookSet, Table
-from kvmnull.stubgen import MODULE_SOURCE, check_overrides, generate, read_overrides, write_header
+from kvmnull.kconfig import KernelConfig
+from kvmnull.stubgen import MODULE_SOURCE, check_overrides, generate, read_facts, read_overrides, write_header
+
+from .conftest import CAPTURED
 
 
 def stub(text: str, name: str) -> str:
@@ -62,24 +65,36 @@ def test_implementation_hook_is_used_when_defined(captured_hooks: HookSet) -> No
             in text)
 
 
-def test_the_module_overrides_fit_the_captured_kernel(captured_hooks: HookSet) -> None:
-    overrides = read_overrides(MODULE_SOURCE.read_text())
+def test_the_module_overrides_fit_the_captured_kernel(captured_hooks: HookSet,
+                                                     captured_config: KernelConfig) -> None:
+    facts = read_facts(CAPTURED / "src", captured_config.evaluator())
+    assert not facts.kvm_init_takes_opaque and "emergency_disable_virtualization_cpu" in facts.x86_ops_members
+    overrides = read_overrides(MODULE_SOURCE.read_text(), facts.defines(captured_hooks))
     assert "x86.handle_exit" in overrides.implemented and "x86.get_exit_info" in overrides.implemented
     assert "x86.set_segment" in overrides.inputs
     assert check_overrides(captured_hooks, overrides) == []
 
 
-def test_override_of_an_unknown_hook_fails_the_build(captured_hooks: HookSet, tmp_path: Path) -> None:
+@pytest.mark.parametrize(("line", "named"), [
+    ("#define KVM_NULL_IMPL_x86_get_exit_inf0 kvm_null_get_exit_info", "x86.get_exit_inf0"),
+    ("# define KVM_NULL_INPUTS_X86_set_segment", "X86.set_segment"),  # the table is spelt x86
+    ("#define KVM_NULL_IMPL_x86get_msr kvm_null_get_msr", "x86get.msr"),
+])
+def test_override_of_an_unknown_hook_fails_the_build(captured_hooks: HookSet, captured_config: KernelConfig,
+                                                     tmp_path: Path, line: str, named: str) -> None:
     source = tmp_path / "kvm_null.c"
-    source.write_text(MODULE_SOURCE.read_text() + "\n#define KVM_NULL_IMPL_x86_get_exit_inf0 kvm_null_get_exit_info\n")
-    with pytest.raises(BuildError, match=r"x86\.get_exit_inf0"):
-        write_header(captured_hooks, "test", tmp_path / "gen", source)
+    source.write_text(MODULE_SOURCE.read_text() + f"\n{line}\n")
+    facts = read_facts(CAPTURED / "src", captured_config.evaluator())
+    with pytest.raises(BuildError, match=re.escape(named)):
+        write_header(captured_hooks, facts, "test", tmp_path / "gen", source)
     assert not (tmp_path / "gen").exists()
 
 
-def test_void_hook_with_outputs_and_no_override_is_named(captured_hooks: HookSet) -> None:
+def test_void_hook_with_outputs_and_no_override_is_named(captured_hooks: HookSet,
+                                                        captured_config: KernelConfig) -> None:
+    facts = read_facts(CAPTURED / "src", captured_config.evaluator())
     text = MODULE_SOURCE.read_text().replace("#define KVM_NULL_IMPL_x86_get_exit_info", "#define UNUSED_get_exit_info")
-    warnings = check_overrides(captured_hooks, read_overrides(text))
+    warnings = check_overrides(captured_hooks, read_overrides(text, facts.defines(captured_hooks)))
     assert len(warnings) == 1 and warnings[0].startswith("x86.get_exit_info is void")
     assert "u32 *reason" in warnings[0]
     get_exit_info = captured_hooks.find(Table.X86, "get_exit_info")
