@@ -30,6 +30,7 @@ run: setup
 
 test: setup lint
 	$(KVMNULL) fetch
+	$(KVMNULL) fetch --kernel 6.1
 	$(VENV)/bin/pytest -ra
 
 lint: setup

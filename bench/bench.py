@@ -4,7 +4,8 @@
 
 One run measures, in order, on an empty cache (a temporary folder unless
 --cache is given): the cold build (fetch the packages, build the three
-modules), the warm no-op build, one `kvmnull run`, and the warm full matrix.
+modules), the warm no-op build, one `kvmnull run`, the warm full matrix, and
+for every other supported series its cold build and its matrix.
 Every figure is the wall time of the real command line.
 """
 
@@ -23,6 +24,9 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "tools"))
+from kvmnull.packages import DEFAULT_SERIES, supported_series  # noqa: E402
+
 KVMNULL = [sys.executable, "-m", "kvmnull"]
 
 
@@ -33,6 +37,12 @@ def timed(argv: list[str], env: dict[str, str]) -> tuple[float, str]:
     if result.returncode != 0:
         sys.exit(f"bench: `kvmnull {' '.join(argv)}` failed ({result.returncode}):\n{result.stdout}{result.stderr}")
     return seconds, result.stdout
+
+
+def mean_seconds(data: dict[str, list[dict[str, object]]], name: str) -> float:
+    """The mean guest time of the scenarios called ``name`` (one per policy)."""
+    times = [float(str(s["seconds"])) for s in data["scenarios"] if s["name"] == name]
+    return sum(times) / len(times) if times else float("nan")
 
 
 def machine() -> dict[str, str]:
@@ -71,6 +81,16 @@ def main() -> int:
         report = logs / "matrix.json"
         matrix, _ = timed(["matrix", "-q", "--failures-only", "--json", str(report), "--log-dir", str(logs)], env)
         data = json.loads(report.read_text())
+        # every other series, cold: fetch and build, then its whole matrix
+        others = []
+        for series in supported_series():
+            if series == DEFAULT_SERIES:
+                continue
+            series_cold, _ = timed(["build", "-q", "--kernel", series], env)
+            series_report = logs / f"matrix-{series}.json"
+            series_matrix, _ = timed(["matrix", "-q", "--failures-only", "--kernel", series, "--json",
+                                      str(series_report), "--log-dir", str(logs)], env)
+            others.append((series, series_cold, series_matrix, json.loads(series_report.read_text())))
     finally:
         if not args.cache:
             shutil.rmtree(cache, ignore_errors=True)
@@ -86,7 +106,18 @@ def main() -> int:
         ("matrix throughput", f"{scenarios / matrix:.1f} scenarios/s"),
         ("guest boots in the matrix", str(data["boots"])),
         ("matrix / single run", f"{matrix / single:.1f}x"),
+        ("kvm-amd control with the kvm.ko reload after it (mean of both policies)",
+         f"{mean_seconds(data, 'control-kvm-amd'):.2f} s"),
+        ("kvm-null control (mean of both policies)", f"{mean_seconds(data, 'control-kvm-null'):.2f} s"),
     ]
+    for series, series_cold, series_matrix, series_data in others:
+        total = len(series_data["scenarios"])
+        rows += [
+            (f"{series}: cold build (fetch, build the three modules) of {series_data['kernel']}",
+             f"{series_cold:.1f} s"),
+            (f"{series}: warm full matrix ({total} scenarios, "
+             f"{sum(s['pass'] for s in series_data['scenarios'])} passed)", f"{series_matrix:.1f} s"),
+        ]
     facts = {**machine(), "accelerator": data["accel"], "target": data["kernel"]}
     lines = [
         "# Performance",

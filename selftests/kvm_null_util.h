@@ -33,6 +33,11 @@
 #include "kselftest.h"
 #include "kvm_null_user.h"
 
+/* kselftest.h defines __printf() since 6.2: older ones get no format checks */
+#ifndef __printf
+#define __printf(...)
+#endif
+
 #define MISSING_HOOK_PARAM	"/sys/module/kvm/parameters/missing_hook"
 #define TAINT_WARN_BIT		9
 
@@ -40,7 +45,7 @@
  * One KTAP result named @name; when @ok is false, the expected-versus-actual
  * text of @fmt is printed as a diagnostic first.
  */
-static inline __attribute__((format(printf, 3, 4)))
+static inline __printf(3, 4)
 void expect(bool ok, const char *name, const char *fmt, ...)
 {
 	va_list args;
@@ -184,14 +189,24 @@ static long start_taint;
  */
 static inline void restore_start_state(void)
 {
+	static const char * const vendors[] = { "kvm_null", "kvm_amd" };
+	unsigned int i;
+	int r;
+
 	if (live_vm)
 		vm_destroy(live_vm);
-	if (module_loaded("kvm_null"))
-		__unload_module("kvm_null");
-	if (module_loaded("kvm_amd"))
-		__unload_module("kvm_amd");
-	if (start_policy[0])
-		__write_file(MISSING_HOOK_PARAM, start_policy);
+	for (i = 0; i < ARRAY_SIZE(vendors); i++) {
+		if (!module_loaded(vendors[i]))
+			continue;
+		r = __unload_module(vendors[i]);
+		if (r)
+			ksft_print_msg("cleanup: unloading %s: %s\n", vendors[i], strerror(-r));
+	}
+	if (start_policy[0]) {
+		r = __write_file(MISSING_HOOK_PARAM, start_policy);
+		if (r)
+			ksft_print_msg("cleanup: restoring kvm.missing_hook: %s\n", strerror(-r));
+	}
 }
 
 /*

@@ -46,6 +46,11 @@ def _parser() -> argparse.ArgumentParser:
     fetch = sub.add_parser("fetch", help="fetch the target kernel's packages into the cache")
     _common(fetch)
 
+    kernels = sub.add_parser("kernels", help="the kernel series kvmnull supports: what apt offers, what is cached")
+    kernels.add_argument("--cache", metavar="DIR", help="cache folder")
+    kernels.add_argument("--offline", action="store_true", help="only what is cached; ask apt nothing")
+    kernels.add_argument("-v", "--verbose", action="store_true", help="print the exact commands run")
+
     build = sub.add_parser("build", help="fetch the target and build kvm.ko, kvm-amd.ko and kvm-null.ko")
     _common(build)
     build.add_argument("--list-hooks", action="store_true", help="print the target's hooks and exit")
@@ -103,6 +108,21 @@ def cmd_fetch(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_kernels(args: argparse.Namespace) -> int:
+    progress = Progress(verbose=args.verbose, quiet=True)
+    cache = packages.cache_root(args.cache)
+    cached = packages.cached_trees(cache)
+    rows = []
+    for series in packages.supported_series():
+        newest = None if args.offline else packages.resolve(packages.Target(series=series), cache, progress)
+        here = [t.release for t in cached if t.series == series]
+        rows.append([series, "(default)" if series == packages.DEFAULT_SERIES else "",
+                     f"{newest.release} ({newest.version})" if newest else ("-" if not args.offline else "?"),
+                     ", ".join(here) or "-"])
+    print(tabulate(rows, headers=["series", "", "newest apt offers", "cached"], disable_numparse=True))
+    return 0
+
+
 def cmd_build(args: argparse.Namespace) -> int:
     progress = _progress(args)
     if args.list_hooks:
@@ -138,7 +158,7 @@ def cmd_stubs(args: argparse.Namespace) -> int:
     return 0
 
 
-_COMMANDS = {"fetch": cmd_fetch, "build": cmd_build, "stubs": cmd_stubs}
+_COMMANDS = {"fetch": cmd_fetch, "kernels": cmd_kernels, "build": cmd_build, "stubs": cmd_stubs}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -8,17 +8,22 @@ each guest reused for as many scenarios as it survives.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import random
 import sys
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from tabulate import tabulate
 
 from . import report
-from .contract import Outcome, expected, judge, observe
+from .contract import Outcome, Verdict, expected, judge, observe
 from .errors import UsageError
 from .hooks import HookClass, HookSet, Table
+from .packages import Target
 from .progress import Progress
 from .scenario import GuestSession, Policy, Scenario, ScenarioRun, run_all
 from .target import load, prepare
@@ -65,20 +70,61 @@ def guest_has_svm(session: GuestSession) -> bool:
     return status == 0
 
 
+@dataclass(frozen=True)
+class SeriesResult:
+    """The matrix of one kernel."""
+
+    release: str
+    verdicts: list[Verdict]
+    meta: dict[str, object]
+
+
 def cmd_matrix(args: argparse.Namespace) -> int:
     progress = Progress(verbose=args.verbose, quiet=args.quiet)
-    policies = [Policy(p) for p in (args.policy or [p.value for p in Policy])]
     if args.guests < 1:
         raise UsageError(f"--guests {args.guests}: need at least 1", "use 1 or the number of cores")
+    kernels = [k.strip() for k in (args.kernel or "").split(",")] if args.kernel else [None]
+    for kernel in kernels:
+        Target.parse(kernel)  # every --kernel value is checked before anything slow
+    results = []
+    for kernel in kernels:
+        results.append(one_matrix(argparse.Namespace(**{**vars(args), "kernel": kernel}), progress))
+    if len(results) > 1:
+        print("\n" + series_summary(results))
+    if args.json:
+        data: object = (report.to_json(results[0].verdicts, results[0].meta) if len(results) == 1 else
+                        {"kernels": [report.to_json(r.verdicts, r.meta) for r in results]})
+        Path(args.json).write_text(json.dumps(data, indent=2) + "\n")
+    if args.junit:
+        Path(args.junit).write_text(report.junit_suites(
+            [(f"kvmnull matrix {r.release}", r.verdicts) for r in results]))
+    return 0 if all(v.passed for r in results for v in r.verdicts) else 1
+
+
+def series_summary(results: Sequence[SeriesResult]) -> str:
+    """Passed/total per table and class, a column per kernel."""
+    groups: dict[tuple[str, str], dict[str, str]] = {}
+    for result in results:
+        for (table, cls), (total, passed) in report.group_counts(result.verdicts).items():
+            groups.setdefault((table, cls), {})[result.release] = f"{passed}/{total}"
+    rows = [[table, cls, *(cells.get(r.release, "-") for r in results)] for (table, cls), cells in groups.items()]
+    totals = [sum(v.passed for v in r.verdicts) for r in results]
+    rows.append(["all", "", *(f"{t}/{len(r.verdicts)}" for t, r in zip(totals, results, strict=True))])
+    return tabulate(rows, headers=["table", "class", *(r.release for r in results)], disable_numparse=True)
+
+
+def one_matrix(args: argparse.Namespace, progress: Progress) -> SeriesResult:
+    policies = [Policy(p) for p in (args.policy or [p.value for p in Policy])]
     started = time.monotonic()
     target = load(args, progress)
     tree, hooks = target.tree, target.hooks
     # validate hook selections before booting anything
     build_scenarios(hooks, policies, args.hooks, args.pmu_hooks, False, False, False)
     prepared = prepare(args, progress, target)
-    sessions = [prepared.session(f"matrix-{i}", progress, args.scenario_timeout) for i in range(args.guests)]
+    sessions = [prepared.session(f"matrix-{tree.series}-{i}" if args.kernel else f"matrix-{i}", progress,
+                                 args.scenario_timeout) for i in range(args.guests)]
     try:
-        progress.stage("matrix", f"booting {len(sessions)} guest(s)")
+        progress.stage("matrix", f"{tree.release}: booting {len(sessions)} guest(s)")
         amd = args.controls and guest_has_svm(sessions[0])
         if args.controls and not amd:
             progress.note("the guest CPU has no SVM: the kvm-amd control is left out")
@@ -115,11 +161,7 @@ def cmd_matrix(args: argparse.Namespace) -> int:
     line = report.summary_line(verdicts)
     print(f"\n{tree.release} ({prepared.config.accel.value}): {line} in {seconds:.1f}s, "
           f"{len(verdicts) / max(seconds, 0.001):.1f} scenarios/s, {boots} boot(s)")
-    if args.json:
-        report.write_json(verdicts, meta, args.json)
-    if args.junit:
-        report.write_junit(verdicts, f"kvmnull matrix {tree.release}", args.junit)
-    return 0 if all(v.passed for v in verdicts) else 1
+    return SeriesResult(tree.release, verdicts, meta)
 
 
 def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser],

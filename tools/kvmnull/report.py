@@ -72,6 +72,16 @@ def _short(text: str, width: int = 70) -> str:
     return text if len(text) <= width else text[: width - 3] + "..."
 
 
+def group_counts(verdicts: Sequence[Verdict]) -> dict[tuple[str, str], tuple[int, int]]:
+    """(table, class) -> (scenarios, passed), in the order groups first appear."""
+    counts: dict[tuple[str, str], tuple[int, int]] = {}
+    for verdict in verdicts:
+        key = (_table(verdict), _class(verdict) or "-")
+        total, passed = counts.get(key, (0, 0))
+        counts[key] = (total + 1, passed + verdict.passed)
+    return counts
+
+
 def table(verdicts: Sequence[Verdict], full: bool = True) -> str:
     """Grouped by table and class; with ``full=False`` only failures and groups' totals."""
     groups: dict[tuple[str, str], list[Verdict]] = {}
@@ -87,7 +97,7 @@ def table(verdicts: Sequence[Verdict], full: bool = True) -> str:
                          obs.outcome.value, "PASS" if verdict.passed else "FAIL",
                          _short(obs.evidence[0] if obs.evidence else obs.detail)])
     out = tabulate(rows, headers=["table", "class", "hook", "policy", "expected", "observed", "verdict", "evidence"])
-    totals = [[tbl, cls, len(m), sum(v.passed for v in m)] for (tbl, cls), m in groups.items()]
+    totals = [[tbl, cls, total, passed] for (tbl, cls), (total, passed) in group_counts(verdicts).items()]
     out += "\n\n" + tabulate(totals, headers=["table", "class", "scenarios", "passed"])
     return out
 
@@ -98,6 +108,20 @@ def write_json(verdicts: Sequence[Verdict], meta: dict[str, object], path: str) 
 
 def junit(verdicts: Sequence[Verdict], suite: str) -> str:
     """A JUnit XML document: one testcase per scenario, timed, with a failure body for each failure."""
+    return ET.tostring(_suite(verdicts, suite), encoding="unicode", xml_declaration=True) + "\n"
+
+
+def junit_suites(suites: Sequence[tuple[str, Sequence[Verdict]]]) -> str:
+    """One ``testsuite`` per kernel (a bare ``testsuite`` document when there is one)."""
+    if len(suites) == 1:
+        return junit(suites[0][1], suites[0][0])
+    root = ET.Element("testsuites")
+    for name, verdicts in suites:
+        root.append(_suite(verdicts, name))
+    return ET.tostring(root, encoding="unicode", xml_declaration=True) + "\n"
+
+
+def _suite(verdicts: Sequence[Verdict], suite: str) -> ET.Element:
     total = sum(v.observation.seconds for v in verdicts)
     # a scenario whose evidence fits no outcome (or broke the parser) is an error, not a failure
     errors = [v for v in verdicts if not v.passed and v.observation.outcome is Outcome.ERROR]
@@ -113,7 +137,7 @@ def junit(verdicts: Sequence[Verdict], suite: str) -> str:
             failure = ET.SubElement(case, kind, message=(
                 f"expected {verdict.expected.value}, observed {verdict.observation.outcome.value}"))
             failure.text = "\n".join([verdict.observation.detail, *verdict.observation.evidence])
-    return ET.tostring(root, encoding="unicode", xml_declaration=True) + "\n"
+    return root
 
 
 def write_junit(verdicts: Sequence[Verdict], suite: str, path: str) -> None:

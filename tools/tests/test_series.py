@@ -1,0 +1,122 @@
+"""Every series besides the default: golden values on captured headers, and the real thing in a guest.
+
+The default series (6.12) is covered in depth by test_integration.py; here each
+other supported series gets its build, its hook list, one scenario per outcome
+under both policies, and the selftests.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from kvmnull import kconfig, ktap, packages
+from kvmnull.build import BuildResult, build, patch_files, selftest_names
+from kvmnull.cli import main
+from kvmnull.hooks import HookClass, HookSet, Table, load_hooks
+from kvmnull.progress import Progress
+from kvmnull.stubgen import read_facts
+
+from .conftest import DATA
+
+CAPTURED_6_1 = DATA / "kernels" / "6.1.0-56-cloud-amd64"
+
+
+@pytest.fixture(scope="module")
+def hooks_6_1() -> HookSet:
+    config = kconfig.read_dotconfig(CAPTURED_6_1 / "config")
+    return load_hooks(CAPTURED_6_1 / "src", config.evaluator())
+
+
+def test_6_1_hook_counts_and_names(hooks_6_1: HookSet) -> None:
+    counts = Counter((h.table, h.hook_class) for h in hooks_6_1.hooks)
+    assert counts[(Table.X86, HookClass.MANDATORY)] == 80
+    assert counts[(Table.X86, HookClass.OPTIONAL)] == 29
+    assert counts[(Table.X86, HookClass.OPTIONAL_RET0)] == 6
+    assert counts[(Table.PMU, HookClass.MANDATORY)] == 12
+    assert counts[(Table.PMU, HookClass.OPTIONAL)] == 2
+    assert len(hooks_6_1.table(Table.NESTED)) == 11
+    # 6.1 names what 6.12 renamed
+    assert hooks_6_1.find(Table.X86, "hardware_enable") is not None
+    assert hooks_6_1.find(Table.X86, "enable_virtualization_cpu") is None
+    assert (hook := hooks_6_1.at_header("arch/x86/include/asm/kvm-x86-ops.h", 25)) and hook.name == "vcpu_create"
+
+
+def test_6_1_facts_for_kvm_null() -> None:
+    config = kconfig.read_dotconfig(CAPTURED_6_1 / "config")
+    facts = read_facts(CAPTURED_6_1 / "src", config.evaluator())
+    assert facts.kvm_init_takes_opaque
+    assert {"cpu_has_kvm_support", "disabled_by_bios", "check_processor_compatibility"} <= set(facts.init_ops_members)
+    assert "emergency_disable_virtualization_cpu" not in facts.x86_ops_members
+    # KVM_X86 does not exist before 6.10: the requirement does not apply
+    assert "KVM_X86" not in kconfig.read_dotconfig(CAPTURED_6_1 / "config").values
+    assert config.value("KVM") == "m"
+
+
+OTHER_SERIES = [s for s in packages.supported_series() if s != packages.DEFAULT_SERIES]
+
+
+@pytest.fixture(scope="module", params=OTHER_SERIES)
+def series(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+@pytest.fixture(scope="module")
+def series_tree(series: str) -> packages.KernelTree:
+    return packages.fetch(packages.Target(series=series), packages.cache_root(), Progress(quiet=True))
+
+
+@pytest.fixture(scope="module")
+def series_build(series_tree: packages.KernelTree) -> BuildResult:
+    return build(series_tree, Progress(quiet=True))
+
+
+@pytest.mark.build
+def test_series_builds_warning_free_with_its_patch_applying_cleanly(series_tree: packages.KernelTree,
+                                                                   series_build: BuildResult, tmp_path: Path) -> None:
+    assert series_build.kvm_null_warnings == ()
+    for path in (series_build.kvm_ko, series_build.kvm_amd_ko, series_build.kvm_null_ko):
+        assert path.stat().st_size > 0
+    for sub in ("arch/x86/kvm", "virt/kvm"):
+        subprocess.run(["cp", "-r", "--parents", sub, str(tmp_path)], cwd=series_tree.source, check=True)
+    checkpatch = series_tree.source / "scripts" / "checkpatch.pl"
+    for patch in patch_files(series_tree.series):
+        applied = subprocess.run(["patch", "-p1", "--dry-run", "--batch", "-d", str(tmp_path), "-i", str(patch)],
+                                 capture_output=True, text=True)
+        assert applied.returncode == 0 and "offset" not in applied.stdout and "fuzz" not in applied.stdout
+        checked = subprocess.run(["perl", str(checkpatch), "--no-tree", "--strict", "--quiet", str(patch)],
+                                 capture_output=True, text=True)
+        assert checked.returncode == 0, checked.stdout
+
+
+@pytest.mark.guest
+@pytest.mark.parametrize(("argv", "observed"), [
+    (["--null", "vcpu_create"], "refused"),
+    (["--policy", "warn", "--null", "vcpu_create"], "warned"),
+    (["--null-pmu", "refresh"], "refused"),
+    (["--null", "vm_destroy"], "loaded"),
+])
+def test_series_one_scenario_per_outcome(series: str, series_build: BuildResult, tmp_path: Path, argv: list[str],
+                                         observed: str, capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "run.json"
+    status = main(["run", "-q", "--offline", "--kernel", series, "--accel", "tcg", "--log-dir", str(tmp_path),
+                   "--json", str(out), *argv])
+    printed = capsys.readouterr().out
+    scenario = json.loads(out.read_text())["scenarios"][0]
+    assert status == 0 and scenario["observed"] == observed and scenario["pass"], printed
+    assert json.loads(out.read_text())["kernel"].startswith(series + ".")
+
+
+@pytest.mark.guest
+def test_series_selftests(series: str, series_build: BuildResult, tmp_path: Path,
+                          capsys: pytest.CaptureFixture[str]) -> None:
+    status = main(["selftest", "--offline", "--kernel", series, "--accel", "tcg", "--log-dir", str(tmp_path)])
+    printed = capsys.readouterr().out
+    assert status == 0, printed
+    reports = ktap.parse_all(printed)
+    assert len(reports) == len(selftest_names())
+    assert all(r.valid and not r.count(ktap.Status.FAIL) for r in reports)
