@@ -59,6 +59,9 @@ _PARAM = re.compile(r"(?:invalid (?P<param>missing_hook) '(?P<value>[^']*)'|"
 _PROBE = re.compile(rf"{harness.PROBE}: step (?P<step>\w+) (?P<result>ok|fail|skip)\s*(?P<detail>[^\r\n]*)")
 _ERRNO_WORD = re.compile(r"\b(E[A-Z]{2,})\b")
 _CUT = "------------[ cut here ]------------"
+# every pattern above needs one of these words: a line with none of them is passed over at once
+_ANY = re.compile(r"cut here|WARNING:|vendor |Tainted:|BUG|Oops|general protection|Kernel panic|Unable to handle"
+                  rf"|RIP: |{harness.LOAD}|{harness.UNLOAD}|insmod|modprobe|missing_hook|=: unknown|{harness.PROBE}")
 
 _STRERROR = {os.strerror(code): name for name, code in errno.__dict__.items()
              if name.startswith("E") and isinstance(code, int)}
@@ -280,6 +283,8 @@ class _State:
         self.records.append(record)
 
     def feed(self, line: str, number: int) -> None:
+        if self.message != "" and not _ANY.search(line):
+            return
         if _CUT in line:
             self.message = ""
             return
@@ -353,6 +358,25 @@ class _State:
             crash = self.records[index]
             if isinstance(crash, Crash) and crash.function is None and not crash.title.startswith("Kernel panic"):
                 self.records[index] = replace(crash, function=where)
+
+
+# ---- which kernel wrote the log ----
+
+_RELEASE = (
+    re.compile(r"\bLinux version (?P<release>\d+\.\d+\S*)"),
+    # the "CPU: 0 UID: 0 PID: 153 Comm: insmod Tainted: G  W  OE  N 6.12.117+deb12-cloud-amd64 #1" line
+    re.compile(r"\bCPU: \d{1,6} (?:UID: \d{1,9} )?PID: \d{1,9} Comm: .{1,20}? "
+               r"(?:Tainted: [A-Z ]{1,40}?|Not tainted) (?P<release>\d+\.\d+\S*) #"),
+)
+
+
+def release_in(text: str) -> str | None:
+    """The kernel release (``uname -r``) the log names, from its banner or a report's CPU line."""
+    for line in text.splitlines():
+        for pattern in _RELEASE:
+            if m := pattern.search(line):
+                return m.group("release")
+    return None
 
 
 # ---- the harness's console ----

@@ -4,16 +4,17 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
 from collections.abc import Callable
 from pathlib import Path
 
 from tabulate import tabulate
 
-from . import evidence
-from .errors import KvmnullError, UsageError
+from . import evidence, packages
+from .errors import UsageError
 from .progress import Progress
-from .target import load
+from .target import kernel_tree, of_tree
 
 
 def cmd_evidence(args: argparse.Namespace) -> int:
@@ -24,21 +25,53 @@ def cmd_evidence(args: argparse.Namespace) -> int:
     except OSError as exc:
         raise UsageError(f"cannot read {args.logfile}: {exc.strerror}",
                          "give the path of a console or dmesg log") from exc
-    hooks = None
-    if args.kernel or not args.no_kernel:
-        try:
-            hooks = load(args, progress).hooks  # offline: a log is read, nothing fetched
-        except KvmnullError as exc:
-            if args.kernel:  # asked for by name: that is an error, not a detail
-                raise
-            print(f"kvmnull: note: {exc.message}; anonymous WARNs stay unresolved",
-                  file=sys.stderr)
-    records = evidence.parse(raw.decode("utf-8", errors="replace"), hooks)
+    text = raw.decode("utf-8", errors="replace")
+    logged = evidence.release_in(text)
+    tree, how = (None, None) if args.no_kernel else _kernel_of(args, logged, progress)
+    hooks = of_tree(tree, progress).hooks if tree else None
+    records = evidence.parse(text, hooks)
     rows = [[r.line, r.kind.value, r.summary()] for r in records]
     print(tabulate(rows, headers=["line", "kind", "what"]))
+    if tree:
+        print(f"\nheader lines resolved with {tree.release} (from {how})")
     if args.json:
-        Path(args.json).write_text(json.dumps([r.to_json() for r in records], indent=2) + "\n")
+        data = {"log_release": logged, "kernel": tree.release if tree else None, "kernel_from": how,
+                "records": [r.to_json() for r in records]}
+        Path(args.json).write_text(json.dumps(data, indent=2) + "\n")
     return 0
+
+
+def _kernel_of(args: argparse.Namespace, logged: str | None,
+               progress: Progress) -> tuple[packages.KernelTree | None, str | None]:
+    """The kernel whose headers resolve the log's anonymous WARNs, and how it was chosen.
+
+    ``--kernel`` wins; otherwise the exact release the log names, from the cache (or
+    fetched, with ``--fetch``).  Never another release: header lines move between them.
+    """
+    if args.kernel:
+        tree = kernel_tree(args, progress)
+        if logged and logged != tree.release:
+            note(f"the log is from {logged}, but --kernel chose {tree.release}: its header lines may differ")
+        return tree, "--kernel"
+    if not logged:
+        note("the log names no kernel release (no banner, no report CPU line); anonymous WARNs stay "
+             "unresolved: pass --kernel SERIES|ABI")
+        return None, None
+    cache = packages.cache_root(args.cache)
+    tree = next((t for t in packages.cached_trees(cache) if t.release == logged), None)
+    if tree is not None:
+        return tree, "the log"
+    abi = re.sub(r"-[a-z]+-amd64$", "", logged)
+    if args.fetch:
+        wanted = packages.Target.parse(abi)
+        return packages.fetch(wanted, cache, progress), "the log"
+    note(f"the log is from {logged}, which is not in the cache: anonymous WARNs stay unresolved; "
+         f"run `kvmnull fetch --kernel {abi}`, or add --fetch")
+    return None, None
+
+
+def note(text: str) -> None:
+    print(f"kvmnull: note: {text}", file=sys.stderr)
 
 
 def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser],
@@ -47,9 +80,10 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser],
     del common, guest_options  # a log needs neither a guest nor a fetch
     ev = sub.add_parser("evidence", help="parse a console or dmesg log into evidence records")
     ev.add_argument("logfile", help="log file ('-': standard input)")
-    ev.add_argument("--kernel", metavar="SERIES|ABI", help="resolve anonymous kvm-x86-ops.h WARNs with this "
-                    "cached kernel's header (default: the newest cached default kernel)")
-    ev.add_argument("--no-kernel", action="store_true", help="do not look up a cached kernel")
+    ev.add_argument("--kernel", metavar="SERIES|ABI", help="resolve anonymous WARNs with this kernel's headers "
+                    "(default: the release the log names)")
+    ev.add_argument("--no-kernel", action="store_true", help="resolve nothing: look up no kernel")
+    ev.add_argument("--fetch", action="store_true", help="fetch the log's kernel when it is not cached")
     ev.add_argument("--cache", metavar="DIR", help="cache folder")
     ev.add_argument("--json", metavar="FILE", help="write the records as JSON")
     ev.add_argument("-v", "--verbose", action="store_true")

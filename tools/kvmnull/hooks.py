@@ -17,6 +17,7 @@ import enum
 import re
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from .cpp import Evaluator, braced_body, logical_lines, preprocess
 from .errors import ParseError, UsageError
@@ -127,6 +128,23 @@ class HookSet:
     """All hooks of one target kernel."""
 
     hooks: tuple[Hook, ...]
+
+    def to_json(self) -> list[dict[str, object]]:
+        return [{"table": h.table.value, "name": h.name, "class": h.hook_class.value,
+                 "return_type": h.declaration.return_type, "params": [[p.type, p.name] for p in h.declaration.params],
+                 "declaration_line": h.declaration.line, "header_line": h.header_line, "guard": h.guard,
+                 "stray_semicolon": h.stray_semicolon} for h in self.hooks]
+
+    @staticmethod
+    def from_json(data: list[dict[str, Any]]) -> HookSet:
+        hooks = []
+        for item in data:
+            table = Table(item["table"])
+            params = tuple(Param(str(t), str(n)) for t, n in item["params"])
+            decl = Declaration(table, item["name"], item["return_type"], params, item["declaration_line"])
+            hooks.append(Hook(table, item["name"], HookClass(item["class"]), decl, item["header_line"],
+                              item["guard"], item["stray_semicolon"]))
+        return HookSet(tuple(hooks))
 
     def table(self, table: Table) -> tuple[Hook, ...]:
         return tuple(h for h in self.hooks if h.table is table)

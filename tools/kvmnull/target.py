@@ -7,7 +7,11 @@ the command modules start from here.
 from __future__ import annotations
 
 import argparse
+import hashlib
+import json
+import os
 import shutil
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -15,7 +19,7 @@ from . import kconfig, packages
 from .build import BuildResult, build
 from .errors import UsageError
 from .guest import Accel, GuestConfig, choose_accel, qemu_version
-from .hooks import HookSet, load_hooks
+from .hooks import OPS_HEADERS, STRUCT_HEADERS, HookSet, load_hooks
 from .progress import Progress
 from .scenario import GuestSession, initramfs_for
 
@@ -71,9 +75,37 @@ def kernel_tree(args: argparse.Namespace, progress: Progress) -> packages.Kernel
 
 def load(args: argparse.Namespace, progress: Progress) -> Target:
     """The target's cache entry, config and hooks: enough to validate hook names before anything slow."""
-    tree = kernel_tree(args, progress)
+    return of_tree(kernel_tree(args, progress), progress)
+
+
+# what the derived facts of a target depend on besides its (immutable) cache entry
+_DERIVED_BY = ("kconfig.py", "cpp.py", "hooks.py", "target.py")
+
+
+def of_tree(tree: packages.KernelTree, progress: Progress) -> Target:
+    """The config and hooks of a fetched kernel.  Evaluating the Kconfig tree takes seconds, so the
+    result is kept in the cache entry, keyed by the code that derives it and the files it reads."""
+    digest = hashlib.sha256()
+    for path in (*(Path(__file__).with_name(name) for name in _DERIVED_BY), tree.config,
+                 *(tree.source / header for header in (*OPS_HEADERS.values(), *STRUCT_HEADERS.values()))):
+        digest.update(path.name.encode() + b"\0" + (path.read_bytes() if path.exists() else b""))
+    memo = tree.path / "derived" / f"target-{digest.hexdigest()[:16]}.json"
+    try:
+        data = json.loads(memo.read_text())
+        config = kconfig.KernelConfig(dict(data["config"]), tree.release)
+        return Target(tree, config, HookSet.from_json(data["hooks"]))
+    except FileNotFoundError:
+        pass
+    except (OSError, ValueError, KeyError, TypeError) as exc:  # damaged: derive again, and say so
+        progress.note(f"ignoring damaged {memo.name}: {exc}")
+    progress.stage("kernel", f"evaluating the config and hooks of {tree.release}")
     config = kconfig.load(tree.source, tree.config, tree.release)
-    return Target(tree, config, load_hooks(tree.source, config.evaluator()))
+    hooks = load_hooks(tree.source, config.evaluator())
+    memo.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.NamedTemporaryFile("w", dir=memo.parent, prefix=f".{memo.name}.", delete=False) as tmp:
+        json.dump({"config": config.values, "hooks": hooks.to_json()}, tmp)
+    os.replace(tmp.name, memo)
+    return Target(tree, config, hooks)
 
 
 def prepare(args: argparse.Namespace, progress: Progress, target: Target) -> Prepared:

@@ -1,6 +1,7 @@
 """Regenerate tools/tests/test_data/*.log from real guest runs.
 
     python tools/tests/capture_logs.py [NAME...]
+    python tools/tests/capture_logs.py --series SERIES   # upstream-warn-SERIES.log
 
 Each log is the raw serial console of a real guest (kernel output included),
 with cache paths replaced by ``$CACHE`` so no machine path is stored.
@@ -18,7 +19,7 @@ import tempfile
 from pathlib import Path
 
 from kvmnull import kconfig, packages
-from kvmnull.build import build
+from kvmnull.build import BuildResult, build
 from kvmnull.census import LIFECYCLE
 from kvmnull.guest import Accel, Guest, GuestConfig
 from kvmnull.hooks import Table, load_hooks
@@ -93,20 +94,36 @@ def main(argv: list[str]) -> int:
                 progress.note(f"guest went down as intended: {str(exc).splitlines()[0]}")
         (DATA / "panic.log").write_bytes(scrub(log, cache))
 
-        # upstream kvm.ko: Debian's own module, anonymous WARN_ON()
-        stock = tree.module_file("kernel/arch/x86/kvm/kvm")
-        modules = {**built.modules(), "kvm.ko": stock}
-        archive = guest_archive(busybox_path(), modules, built.programs())
-        archive.write(Path(tmp) / "stock.cpio")
-        log = Path(tmp) / "upstream-warn.log"
-        stock_config = GuestConfig(tree.vmlinuz, Path(tmp) / "stock.cpio", Accel.TCG, cpus=1)
-        with Guest(stock_config, log, progress) as guest:
-            guest.run("insmod /modules/irqbypass.ko; insmod /modules/kvm.ko; "
-                      "insmod /modules/kvm-null.ko null=vcpu_create,get_cpl; "
-                      "echo \"kvmnull-load: kvm-null status=$?\"; dmesg", timeout=60)
-        (DATA / "upstream-warn.log").write_bytes(scrub(log, cache))
+        capture_upstream(tree, built, "upstream-warn", Path(tmp), progress)
     return 0
 
 
+def capture_upstream(tree: packages.KernelTree, built: BuildResult, name: str, tmp: Path,
+                     progress: Progress) -> None:
+    """Upstream kvm.ko (Debian's own module): kvm-null with hooks NULL draws its anonymous WARN_ON()."""
+    stock = tree.module_file("kernel/arch/x86/kvm/kvm")
+    modules = {**built.modules(), "kvm.ko": stock}
+    archive = guest_archive(busybox_path(), modules, built.programs())
+    archive.write(tmp / f"{name}.cpio")
+    log = tmp / f"{name}.log"
+    stock_config = GuestConfig(tree.vmlinuz, tmp / f"{name}.cpio", Accel.TCG, cpus=1)
+    with Guest(stock_config, log, progress) as guest:
+        guest.run("insmod /modules/irqbypass.ko; insmod /modules/kvm.ko; "
+                  "insmod /modules/kvm-null.ko null=vcpu_create,get_cpl; "
+                  "echo \"kvmnull-load: kvm-null status=$?\"; dmesg", timeout=60)
+    (DATA / f"{name}.log").write_bytes(scrub(log, packages.cache_root()))
+
+
+def capture_series(series: str) -> None:
+    """``upstream-warn-SERIES.log``: the stock kvm.ko of another series."""
+    progress = Progress()
+    tree = packages.fetch(packages.Target(series=series), packages.cache_root(), progress)
+    with tempfile.TemporaryDirectory() as tmp:
+        capture_upstream(tree, build(tree, progress), f"upstream-warn-{series}", Path(tmp), progress)
+
+
 if __name__ == "__main__":
+    if len(sys.argv) == 3 and sys.argv[1] == "--series":
+        capture_series(sys.argv[2])
+        sys.exit(0)
     sys.exit(main(sys.argv[1:]))

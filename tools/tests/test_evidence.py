@@ -16,6 +16,7 @@ from kvmnull.evidence import (
     clean,
     of_type,
     parse,
+    release_in,
 )
 from kvmnull.hooks import HookSet
 
@@ -156,3 +157,30 @@ def test_oops_title_location_and_the_panic_it_caused() -> None:
         ("Oops: int3: 0000 [#2] PREEMPT SMP NOPTI", "__schedule+0x428/0xbf0"),
         ("Kernel panic - not syncing: Fatal exception in interrupt", None),
     ]
+
+
+def test_the_log_names_its_kernel() -> None:
+    assert release_in(log("upstream-warn.log")) == "6.12.117+deb12-cloud-amd64"
+    assert release_in(log("upstream-warn-6.1.log")) == "6.1.0-56-cloud-amd64"
+    assert release_in(log("oops.log")) == "6.12.117+deb12-cloud-amd64"
+    assert release_in(log("clean.log")) is None  # no report, no banner: nothing to go by
+    assert release_in("[    0.000000] Linux version 7.3.4+deb13-cloud-amd64 (debian-kernel@lists.debian.org)") == (
+        "7.3.4+deb13-cloud-amd64")
+
+
+def test_a_6_1_upstream_warn_resolves_with_the_6_1_header() -> None:
+    from kvmnull import kconfig
+    from kvmnull.hooks import load_hooks
+
+    from .conftest import DATA
+
+    captured = DATA / "kernels" / "6.1.0-56-cloud-amd64"
+    hooks_6_1 = load_hooks(captured / "src", kconfig.read_dotconfig(captured / "config").evaluator())
+    warns = of_type(parse(log("upstream-warn-6.1.log"), hooks_6_1), Warn)
+    assert [(w.file, w.source_line, w.function, w.hook) for w in warns] == [
+        ("arch/x86/include/asm/kvm-x86-ops.h", 25, "kvm_arch_hardware_setup", "vcpu_create"),
+        ("arch/x86/include/asm/kvm-x86-ops.h", 36, "kvm_arch_hardware_setup", "get_cpl"),
+    ]
+    # upstream 6.1 registers the vendor anyway
+    loads = [r for r in of_type(parse(log("upstream-warn-6.1.log")), Load) if r.status is not None]
+    assert [(r.module, r.status) for r in loads] == [("kvm-null", 0)]

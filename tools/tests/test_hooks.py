@@ -92,3 +92,20 @@ def test_current_target_lines_point_at_their_hooks(tree: KernelTree, hooks: Hook
 def test_kconfiglib_and_the_plain_config_agree_on_the_hooks(tree: KernelTree, hooks: HookSet) -> None:
     plain = load_hooks(tree.source, kconfig.read_dotconfig(tree.config).evaluator())
     assert [h.key for h in plain.hooks] == [h.key for h in hooks.hooks]
+
+
+def test_the_derived_target_is_kept_in_the_cache_and_equal_to_a_fresh_one(tree: KernelTree, hooks: HookSet,
+                                                                         config: kconfig.KernelConfig) -> None:
+    from kvmnull.progress import Progress
+    from kvmnull.target import of_tree
+
+    first = of_tree(tree, Progress(quiet=True))
+    memos = list((tree.path / "derived").glob("target-*.json"))
+    assert memos
+    again = of_tree(tree, Progress(quiet=True))
+    assert again.hooks == first.hooks == hooks
+    assert again.config.values == first.config.values == config.values
+    # a damaged memo is derived again, not trusted
+    for memo in memos:
+        memo.write_text("{not json")
+    assert of_tree(tree, Progress(quiet=True)).hooks == hooks

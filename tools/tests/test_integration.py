@@ -22,7 +22,7 @@ from kvmnull.errors import GuestError
 from kvmnull.guest import QEMU, STOPPED, Accel, Guest, GuestConfig, GuestCrashed, GuestHung
 from kvmnull.hooks import HookClass, HookSet, Table, class_selectors
 from kvmnull.initramfs import guest_archive
-from kvmnull.packages import KernelTree
+from kvmnull.packages import KernelTree, cache_root, cached_trees
 from kvmnull.progress import Progress
 from kvmnull.scenario import GuestSession, Policy, Scenario, initramfs_for
 from kvmnull.target import busybox_path
@@ -221,17 +221,24 @@ def test_hung_guest_is_recorded_and_the_next_scenario_gets_a_fresh_guest(
 
 
 @pytest.mark.build
-def test_evidence_command_resolves_an_upstream_warn_with_the_cached_header(tree: KernelTree, tmp_path: Path,
-                                                                          capsys: pytest.CaptureFixture[str]) -> None:
+@pytest.mark.parametrize("name", ["upstream-warn.log", "upstream-warn-6.1.log"])
+def test_evidence_command_resolves_a_log_with_its_own_kernel_or_says_what_to_fetch(
+        name: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     out = tmp_path / "records.json"
-    assert main(["evidence", str(DATA / "upstream-warn.log"), "--json", str(out)]) == 0
-    warns = [r for r in json.loads(out.read_text()) if r["kind"] == "warn"]
-    # whatever hook the cached release's header has on the splat's line (the log names lines 25 and 36)
-    header = (tree.source / "arch/x86/include/asm/kvm-x86-ops.h").read_text().splitlines()
-    expected = [re.search(r"KVM_X86_OP\w*\((\w+)\)", header[w["source_line"] - 1]) for w in warns]
+    assert main(["evidence", str(DATA / name), "--json", str(out)]) == 0
+    data = json.loads(out.read_text())
+    captured = capsys.readouterr()
+    warns = [r for r in data["records"] if r["kind"] == "warn"]
     assert [w["source_line"] for w in warns] == [25, 36]
-    assert [w.get("hook") for w in warns] == [m.group(1) if m else None for m in expected]
-    assert "-> hook x86." in capsys.readouterr().out
+    cached = {t.release for t in cached_trees(cache_root())}
+    if data["log_release"] in cached:  # resolved with exactly the log's kernel, never another
+        assert (data["kernel"], data["kernel_from"]) == (data["log_release"], "the log")
+        assert [w["hook"] for w in warns] == ["vcpu_create", "get_cpl"]
+        assert f"resolved with {data['log_release']} (from the log)" in captured.out
+    else:  # a newer point release is cached: say which kernel to fetch, resolve nothing
+        assert data["kernel"] is None and all("hook" not in w for w in warns)
+        assert f"the log is from {data['log_release']}, which is not in the cache" in captured.err
+        assert "kvmnull fetch --kernel " in captured.err
 
 
 def test_an_internal_error_is_named_not_hidden(monkeypatch: pytest.MonkeyPatch,
