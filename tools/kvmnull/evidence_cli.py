@@ -58,9 +58,9 @@ def _kernel_of(args: argparse.Namespace, logged: str | None,
              "unresolved: pass --kernel SERIES|ABI")
         return None, None
     cache = packages.cache_root(args.cache)
-    tree = next((t for t in packages.cached_trees(cache) if t.release == logged), None)
-    if tree is not None:
-        return tree, "the log"
+    cached = next((t for t in packages.cached_trees(cache) if t.release == logged), None)
+    if cached is not None:
+        return cached, "the log"
     abi = re.sub(r"-[a-z]+-amd64$", "", logged)
     if args.fetch:
         wanted = packages.Target.parse(abi)
