@@ -19,14 +19,14 @@ from pathlib import Path
 
 from tabulate import tabulate
 
-from . import report
+from . import packages, report
 from .contract import Outcome, Verdict, expected, judge, observe
 from .errors import UsageError
+from .guest import qemu_version
 from .hooks import HookClass, HookSet, Table
-from .packages import Target
 from .progress import Progress
 from .scenario import GuestSession, Policy, Scenario, ScenarioRun, run_all
-from .target import load, prepare
+from .target import Target, load, prepare
 
 
 def build_scenarios(hooks: HookSet, policies: Sequence[Policy], x86: str | None, pmu: str | None,
@@ -85,7 +85,7 @@ def cmd_matrix(args: argparse.Namespace) -> int:
         raise UsageError(f"--guests {args.guests}: need at least 1", "use 1 or the number of cores")
     kernels = [k.strip() for k in (args.kernel or "").split(",")] if args.kernel else [None]
     for kernel in kernels:
-        Target.parse(kernel)  # every --kernel value is checked before anything slow
+        packages.Target.parse(kernel)  # every --kernel value is checked before anything slow
     results = []
     for kernel in kernels:
         results.append(one_matrix(argparse.Namespace(**{**vars(args), "kernel": kernel}), progress))
@@ -113,18 +113,66 @@ def series_summary(results: Sequence[SeriesResult]) -> str:
     return tabulate(rows, headers=["table", "class", *(r.release for r in results)], disable_numparse=True)
 
 
+def policies_of(args: argparse.Namespace) -> list[Policy]:
+    """``--policy`` (repeatable) and ``--kvm``: which kvm.ko runs, and under which policies."""
+    chosen = [Policy(p) for p in args.policy] if args.policy else []
+    if args.kvm in ("stock", "both"):
+        chosen.append(Policy.UPSTREAM)
+    if args.kvm in ("patched", "both") and not any(p.patched for p in chosen):
+        chosen += [Policy.REFUSE, Policy.WARN]
+    if args.kvm == "stock" and any(p.patched for p in chosen):
+        raise UsageError("--kvm stock runs Debian's own kvm.ko, which has no missing_hook policy",
+                         "drop --policy, or use --kvm both")
+    return list(dict.fromkeys(chosen))
+
+
 def one_matrix(args: argparse.Namespace, progress: Progress) -> SeriesResult:
-    policies = [Policy(p) for p in (args.policy or [p.value for p in Policy])]
+    policies = policies_of(args)
     started = time.monotonic()
     target = load(args, progress)
     tree, hooks = target.tree, target.hooks
     # validate hook selections before booting anything
     build_scenarios(hooks, policies, args.hooks, args.pmu_hooks, False, False, False)
-    prepared = prepare(args, progress, target)
-    sessions = [prepared.session(f"matrix-{tree.series}-{i}" if args.kernel else f"matrix-{i}", progress,
-                                 args.scenario_timeout) for i in range(args.guests)]
+    runs: list[ScenarioRun] = []
+    sessions: list[GuestSession] = []
+    accel = ""
+    # the patched kvm.ko and the image's own need guests of their own
+    for stock in (False, True):
+        group = [p for p in policies if p.patched != stock]
+        if group:
+            group_runs, group_sessions, accel = _run_group(args, progress, target, group, stock)
+            runs += group_runs
+            sessions += group_sessions
+    seconds = time.monotonic() - started
+    verdicts = judge((r.scenario, observe(r, hooks, args.verbose)) for r in runs)
+    boots = sum(s.boots for s in sessions)
+    meta = {
+        "kernel": tree.release, "accel": accel, "qemu": qemu_version(), "seconds": round(seconds, 1),
+        "boots": boots, "guests": args.guests, "logs": [str(s.log_path) for s in sessions], "shuffle": args.shuffle,
+        "policies": [p.value for p in policies],
+    }
+    if args.ktap:
+        sys.stdout.write(report.ktap(verdicts, f"kvmnull matrix {tree.release}"))
+    else:
+        print(report.table(verdicts, full=not args.failures_only))
+    if Policy.UPSTREAM in policies and len(policies) > 1:
+        print("\n" + report.by_policy(verdicts))
+    line = report.summary_line(verdicts)
+    print(f"\n{tree.release} ({accel}): {line} in {seconds:.1f}s, "
+          f"{len(verdicts) / max(seconds, 0.001):.1f} scenarios/s, {boots} boot(s)")
+    return SeriesResult(tree.release, verdicts, meta)
+
+
+def _run_group(args: argparse.Namespace, progress: Progress, target: Target, policies: list[Policy],
+               stock: bool) -> tuple[list[ScenarioRun], list[GuestSession], str]:
+    """The scenarios of ``policies`` in guests of their own: with the patched kvm.ko, or the image's own."""
+    tree, hooks = target.tree, target.hooks
+    prepared = prepare(args, progress, target, stock=stock)
+    prefix = "matrix-" + (f"{tree.series}-" if args.kernel else "") + ("stock-" if stock else "")
+    sessions = [prepared.session(f"{prefix}{i}", progress, args.scenario_timeout) for i in range(args.guests)]
     try:
-        progress.stage("matrix", f"{tree.release}: booting {len(sessions)} guest(s)")
+        kvm = "Debian's own kvm.ko" if stock else "the patched kvm.ko"
+        progress.stage("matrix", f"{tree.release}, {kvm}: booting {len(sessions)} guest(s)")
         amd = args.controls and guest_has_svm(sessions[0])
         if args.controls and not amd:
             progress.note("the guest CPU has no SVM: the kvm-amd control is left out")
@@ -147,21 +195,7 @@ def one_matrix(args: argparse.Namespace, progress: Progress) -> SeriesResult:
     finally:
         for session in sessions:
             session.shut()
-    seconds = time.monotonic() - started
-    verdicts = judge((r.scenario, observe(r, hooks, args.verbose)) for r in runs)
-    boots = sum(s.boots for s in sessions)
-    meta = {
-        **prepared.meta(), "seconds": round(seconds, 1), "boots": boots, "guests": len(sessions),
-        "logs": [str(s.log_path) for s in sessions], "shuffle": args.shuffle,
-    }
-    if args.ktap:
-        sys.stdout.write(report.ktap(verdicts, f"kvmnull matrix {tree.release}"))
-    else:
-        print(report.table(verdicts, full=not args.failures_only))
-    line = report.summary_line(verdicts)
-    print(f"\n{tree.release} ({prepared.config.accel.value}): {line} in {seconds:.1f}s, "
-          f"{len(verdicts) / max(seconds, 0.001):.1f} scenarios/s, {boots} boot(s)")
-    return SeriesResult(tree.release, verdicts, meta)
+    return runs, sessions, prepared.config.accel.value
 
 
 def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser],
@@ -170,8 +204,11 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser],
     matrix = sub.add_parser("matrix", help="negative-test every hook against the contract (the main job)")
     common(matrix)
     guest_options(matrix)
-    matrix.add_argument("--policy", action="append", choices=[p.value for p in Policy],
-                        help="policy to test (repeatable; default: both)")
+    matrix.add_argument("--policy", action="append", choices=[p.value for p in Policy if p.patched],
+                        help="the patched kvm.ko's policy to test (repeatable; default: both)")
+    matrix.add_argument("--kvm", choices=("patched", "stock", "both"), default="patched",
+                        help="stock: Debian's own kvm.ko, whose anonymous WARNs are named through the header "
+                             "(policy 'upstream'); both: side by side")
     matrix.add_argument("--hooks", metavar="HOOKS", help="only these x86 hooks (names or classes)")
     matrix.add_argument("--pmu-hooks", metavar="HOOKS", help="only these PMU hooks (names or classes)")
     matrix.add_argument("--no-controls", dest="controls", action="store_false", help="leave out the controls")

@@ -82,6 +82,26 @@ def group_counts(verdicts: Sequence[Verdict]) -> dict[tuple[str, str], tuple[int
     return counts
 
 
+def by_policy(verdicts: Sequence[Verdict]) -> str:
+    """Per table and class, each policy side by side: what was observed (and how many passed)."""
+    policies = list(dict.fromkeys(v.scenario.policy.value for v in verdicts))
+    cells: dict[tuple[str, str], dict[str, list[Verdict]]] = {}
+    for verdict in verdicts:
+        key = (_table(verdict), _class(verdict) or "-")
+        cells.setdefault(key, {}).setdefault(verdict.scenario.policy.value, []).append(verdict)
+    rows = []
+    for (tbl, cls), by in cells.items():
+        row = [tbl, cls]
+        for policy in policies:
+            members = by.get(policy, [])
+            seen = sorted({v.observation.outcome.value for v in members})
+            row.append(f"{'/'.join(seen) or '-'} ({sum(v.passed for v in members)}/{len(members)})")
+        rows.append(row)
+    headers = ["table", "class", *(f"{p} (kvm.ko as Debian ships it)" if p == "upstream" else f"patched, {p}"
+                                   for p in policies)]
+    return tabulate(rows, headers=headers, disable_numparse=True)
+
+
 def table(verdicts: Sequence[Verdict], full: bool = True) -> str:
     """Grouped by table and class; with ``full=False`` only failures and groups' totals."""
     groups: dict[tuple[str, str], list[Verdict]] = {}

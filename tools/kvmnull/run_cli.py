@@ -28,7 +28,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     name = "control-" + args.vendor if not nulled else ",".join(h.key for h in nulled)
     scenario = Scenario(name if len(name) < 80 else f"{len(nulled)} hooks", policy, args.vendor, nulled,
                         probe=not args.no_probe)
-    prepared = prepare(args, progress, target)
+    prepared = prepare(args, progress, target, stock=not policy.patched)
     progress.stage("run", f"{scenario.name} under missing_hook={policy.value}")
     with prepared.session("run", progress) as session:
         result = session.run(scenario)
@@ -53,7 +53,8 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser],
     common(run)
     guest_options(run)
     run.add_argument("--policy", choices=[p.value for p in Policy], default="refuse",
-                     help="kvm.ko's missing_hook policy (default: refuse)")
+                     help="the patched kvm.ko's missing_hook policy (default: refuse); upstream: Debian's own "
+                          "kvm.ko instead")
     run.add_argument("--null", metavar="HOOKS", help="kvm_x86_ops hooks to leave NULL (names, @mandatory, "
                      "@optional, @ret0, @all)")
     run.add_argument("--null-pmu", metavar="HOOKS", help="kvm_pmu_ops hooks to leave NULL")

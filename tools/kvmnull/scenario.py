@@ -30,10 +30,15 @@ from .progress import Progress
 
 
 class Policy(enum.Enum):
-    """kvm.ko's ``missing_hook`` parameter."""
+    """kvm.ko's ``missing_hook`` parameter; UPSTREAM: Debian's own kvm.ko, which has none."""
 
     REFUSE = "refuse"
     WARN = "warn"
+    UPSTREAM = "upstream"
+
+    @property
+    def patched(self) -> bool:
+        return self is not Policy.UPSTREAM
 
 
 @dataclass(frozen=True)
@@ -72,8 +77,10 @@ class ScenarioRun:
     hung: bool = False
 
 
-def initramfs_for(build: BuildResult, busybox: Path, dest: Path) -> Path:
-    archive = guest_archive(busybox, build.modules(), build.programs())
+def initramfs_for(build: BuildResult, busybox: Path, dest: Path, stock: Path | None = None) -> Path:
+    """The guest's initramfs; with ``stock``, that kvm.ko (the image's own) instead of the patched one."""
+    modules = {**build.modules(), **({"kvm.ko": stock} if stock else {})}
+    archive = guest_archive(busybox, modules, build.programs())
     archive.add_bytes(harness.SCRIPT_PATH, harness.SCRIPT.encode(), 0o755)
     archive.write(dest)
     return dest

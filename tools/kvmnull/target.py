@@ -108,10 +108,13 @@ def of_tree(tree: packages.KernelTree, progress: Progress) -> Target:
     return Target(tree, config, hooks)
 
 
-def prepare(args: argparse.Namespace, progress: Progress, target: Target) -> Prepared:
+def prepare(args: argparse.Namespace, progress: Progress, target: Target, stock: bool = False) -> Prepared:
+    """Build, make the initramfs (with the image's own kvm.ko when ``stock``), pick the accelerator."""
     cache = packages.cache_root(args.cache)
     built = build(target.tree, progress)
-    initrd = initramfs_for(built, busybox_path(), built.path / "initramfs.cpio")
+    kvm = target.tree.module_file("kernel/arch/x86/kvm/kvm") if stock else None
+    initrd = initramfs_for(built, busybox_path(), built.path / ("initramfs-stock.cpio" if stock else "initramfs.cpio"),
+                           kvm)
     base = GuestConfig(target.tree.vmlinuz, initrd, Accel.TCG, timeout_multiplier=args.timeout_multiplier)
     accel = choose_accel(args.accel, base, cache, progress)
     progress.stage("guest", f"accelerator: {accel.value}")

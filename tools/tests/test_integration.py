@@ -193,6 +193,29 @@ def test_full_matrix_in_every_format_and_in_any_order(built: BuildResult, hooks:
 
 
 @pytest.mark.guest
+def test_stock_kvm_matrix_conforms_to_upstream(built: BuildResult, hooks: HookSet, tmp_path: Path,
+                                               capsys: pytest.CaptureFixture[str]) -> None:
+    """Debian's own kvm.ko: each NULL mandatory hook draws an anonymous WARN, named through the header line,
+    and the vendor registers anyway; optional hooks load as with the patched kvm.ko."""
+    out = tmp_path / "stock.json"
+    status = main(["matrix", "-q", "--offline", "--accel", "tcg", "--log-dir", str(tmp_path), "--kvm", "stock",
+                   "--json", str(out), "--failures-only"])
+    printed = capsys.readouterr().out
+    data = json.loads(out.read_text())
+    assert status == 0 and data["policies"] == ["upstream"], printed
+    singles = [s for s in data["scenarios"] if s["table"] in ("x86", "pmu")]
+    assert len(singles) == len(hooks.classified())
+    for s in singles:
+        assert s["policy"] == "upstream"
+        if s["class"] == "mandatory":
+            assert s["observed"] == "warned" and s["named"] == [f"{s['table']}.{s['hook']}"], s
+            assert any("kvm-x86-" in line and "ops.h:" in line for line in s["evidence"]), s
+        else:
+            assert s["observed"] == "loaded", s
+    assert all("matrix-stock-" in log for log in data["logs"])
+
+
+@pytest.mark.guest
 def test_panic_is_reported_with_console_within_the_timeout(guest_config: GuestConfig, tmp_path: Path) -> None:
     with Guest(guest_config, tmp_path / "console.log", Progress(quiet=True)) as guest:
         started = time.monotonic()

@@ -99,6 +99,7 @@ def test_series_builds_warning_free_with_its_patch_applying_cleanly(series_tree:
     (["--policy", "warn", "--null", "vcpu_create"], "warned"),
     (["--null-pmu", "refresh"], "refused"),
     (["--null", "vm_destroy"], "loaded"),
+    (["--policy", "upstream", "--null", "vcpu_create"], "warned"),  # Debian's own kvm.ko, anonymous WARN
 ])
 def test_series_one_scenario_per_outcome(series: str, series_build: BuildResult, tmp_path: Path, argv: list[str],
                                          observed: str, capsys: pytest.CaptureFixture[str]) -> None:
