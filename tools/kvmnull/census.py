@@ -25,9 +25,11 @@ from .hooks import Hook, HookClass, HookSet, Table
 # vendor -> table -> (file, variable) of the static ops table
 VENDOR_TABLES: dict[str, dict[Table, tuple[str, str]]] = {
     "vmx": {Table.X86: ("arch/x86/kvm/vmx/main.c", "vt_x86_ops"),
-            Table.PMU: ("arch/x86/kvm/vmx/pmu_intel.c", "intel_pmu_ops")},
+            Table.PMU: ("arch/x86/kvm/vmx/pmu_intel.c", "intel_pmu_ops"),
+            Table.NESTED: ("arch/x86/kvm/vmx/nested.c", "vmx_nested_ops")},
     "svm": {Table.X86: ("arch/x86/kvm/svm/svm.c", "svm_x86_ops"),
-            Table.PMU: ("arch/x86/kvm/svm/pmu.c", "amd_pmu_ops")},
+            Table.PMU: ("arch/x86/kvm/svm/pmu.c", "amd_pmu_ops"),
+            Table.NESTED: ("arch/x86/kvm/svm/nested.c", "svm_nested_ops")},
 }
 VENDOR_DIRS = {"vmx": "arch/x86/kvm/vmx", "svm": "arch/x86/kvm/svm"}
 
@@ -176,8 +178,11 @@ def take(source: Path, hooks: HookSet, evaluator: Evaluator) -> Census:
     """The static census of the target."""
     tables: dict[tuple[str, Table], dict[str, Implementation]] = {}
     changes: list[RuntimeChange] = []
+    wanted = {hook.table for hook in hooks.classified()}  # nested ops are classified since 7.x only
     for vendor, by_table in VENDOR_TABLES.items():
         for table, (relative, variable) in by_table.items():
+            if table not in wanted:
+                continue
             tables[(vendor, table)] = static_table(_read(source, relative), variable, evaluator)
             changes += runtime_changes(source, vendor, table, variable)
     rows = []
@@ -186,7 +191,7 @@ def take(source: Path, hooks: HookSet, evaluator: Evaluator) -> Census:
         runtime = tuple(c for c in changes if c.table is hook.table and c.member == hook.name)
         rows.append(CensusRow(hook, vendors, runtime, _flags(hook, vendors, runtime)))
     oddities = [f"{h.table.struct} header line {h.header_line}: stray ';' after "
-                f"{'KVM_X86_OP' if h.table is Table.X86 else 'KVM_X86_PMU_OP'}...({h.name})"
+                f"{_MACRO[h.table]}...({h.name})"
                 for h in hooks.hooks if h.stray_semicolon]
     return Census(tuple(rows), tuple(oddities))
 
@@ -204,6 +209,9 @@ def _flags(hook: Hook, vendors: dict[str, Implementation | None], runtime: Itera
         if cleared:
             flags.append(f"mandatory, but cleared at run time by {', '.join(sorted(cleared))}")
     return tuple(flags)
+
+
+_MACRO = {Table.X86: "KVM_X86_OP", Table.PMU: "KVM_X86_PMU_OP", Table.NESTED: "KVM_X86_NESTED_OP"}
 
 
 # ---- dynamic part: which lifecycle phase first calls each hook ----

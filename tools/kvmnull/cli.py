@@ -13,7 +13,7 @@ from tabulate import tabulate
 
 from . import kconfig, packages
 from .errors import KvmnullError
-from .hooks import HookClass, HookSet, load_hooks
+from .hooks import HookClass, HookSet, Table, load_hooks
 from .progress import Progress
 from .target import kernel_tree, load
 
@@ -93,6 +93,19 @@ def hooks_json(hooks: HookSet, release: str) -> dict[str, object]:
     }
 
 
+def hook_summary(hooks: HookSet) -> str:
+    """``122 x86 hooks, 11 PMU hooks (+12 nested-ops function pointers, unclassified)``, per table."""
+    parts, unclassified = [], []
+    for table, label in ((Table.X86, "x86"), (Table.PMU, "PMU"), (Table.NESTED, "nested")):
+        classified = sum(1 for h in hooks.table(table) if h.hook_class is not HookClass.UNCLASSIFIED)
+        if classified:
+            parts.append(f"{classified} {label} hooks")
+        others = sum(1 for h in hooks.table(table) if h.hook_class is HookClass.UNCLASSIFIED)
+        if others:
+            unclassified.append(f"{others} {label}-ops function pointer{'s' if others > 1 else ''}")
+    return ", ".join(parts) + (f" (+{', '.join(unclassified)}, unclassified)" if unclassified else "")
+
+
 def _write_json(data: object, target: str) -> None:
     text = json.dumps(data, indent=2) + "\n"
     if target == "-":
@@ -133,10 +146,7 @@ def cmd_build(args: argparse.Namespace) -> int:
             if args.json == "-":
                 return 0
         print(tabulate(hook_rows(hooks), headers=["table", "hook", "class", "line", "guard"]))
-        counts = {t: sum(1 for h in hooks.classified() if h.table.value == t) for t in ("x86", "pmu")}
-        nested = sum(1 for h in hooks.hooks if h.hook_class is HookClass.UNCLASSIFIED)
-        print(f"\n{tree.release}: {counts['x86']} x86 hooks, {counts['pmu']} PMU hooks "
-              f"(+{nested} nested-ops function pointers, unclassified)")
+        print(f"\n{tree.release}: {hook_summary(hooks)}")
         return 0
     from .build import build
     result = build(kernel_tree(args, progress), progress, jobs=args.jobs, force=args.force)

@@ -41,13 +41,15 @@ class HookClass(enum.Enum):
     MANDATORY = "mandatory"
     OPTIONAL = "optional"
     OPTIONAL_RET0 = "optional_ret0"
-    # function pointers kvm.ko uses that the ops headers do not list (nested ops)
+    # function pointers kvm.ko uses that no ops header lists (nested ops before 7.x)
     UNCLASSIFIED = "unclassified"
 
 
+# the nested-ops header exists since 7.x; before it, nested ops are unclassified
 OPS_HEADERS = {
     Table.X86: "arch/x86/include/asm/kvm-x86-ops.h",
     Table.PMU: "arch/x86/include/asm/kvm-x86-pmu-ops.h",
+    Table.NESTED: "arch/x86/include/asm/kvm-x86-nested-ops.h",
 }
 STRUCT_HEADERS = {
     Table.X86: "arch/x86/include/asm/kvm_host.h",
@@ -61,11 +63,16 @@ _MACRO_CLASS = {
     "KVM_X86_OP_OPTIONAL_RET0": (Table.X86, HookClass.OPTIONAL_RET0),
     "KVM_X86_PMU_OP": (Table.PMU, HookClass.MANDATORY),
     "KVM_X86_PMU_OP_OPTIONAL": (Table.PMU, HookClass.OPTIONAL),
+    "KVM_X86_PMU_OP_OPTIONAL_RET0": (Table.PMU, HookClass.OPTIONAL_RET0),
+    "KVM_X86_NESTED_OP": (Table.NESTED, HookClass.MANDATORY),
+    "KVM_X86_NESTED_OP_OPTIONAL": (Table.NESTED, HookClass.OPTIONAL),
+    "KVM_X86_NESTED_OP_OPTIONAL_RET0": (Table.NESTED, HookClass.OPTIONAL_RET0),
 }
 # The ops headers BUILD_BUG_ON() unless their includer defines these.
 _INCLUDER_DEFINES = {name: 1 for name in _MACRO_CLASS}
 
-_OP_LINE = re.compile(r"^\s*(?P<macro>KVM_X86_(?:PMU_)?OP\w*)\s*\(\s*(?P<name>\w+)\s*\)\s*(?P<tail>.*?)\s*$")
+_OP_LINE = re.compile(
+    r"^\s*(?P<macro>KVM_X86_(?:PMU_|NESTED_)?OP\w*)\s*\(\s*(?P<name>\w+)\s*\)\s*(?P<tail>.*?)\s*$")
 _FN_POINTER = re.compile(r"^(?P<ret>[^()]*?)\s*\(\s*\*\s*(?P<name>\w+)\s*\)\s*\((?P<params>.*)\)$", re.S)
 _TYPE_WORDS = {
     "void", "char", "short", "int", "long", "unsigned", "signed", "bool", "float", "double",
@@ -338,7 +345,8 @@ def load_hooks(source: Path, evaluator: Evaluator) -> HookSet:
     for table in (Table.X86, Table.PMU, Table.NESTED):
         declarations = parse_struct(read(STRUCT_HEADERS[table]), table.struct, table, evaluator)
         by_name = {d.name: d for d in declarations}
-        entries = parse_ops_header(read(OPS_HEADERS[table]), evaluator) if table in OPS_HEADERS else []
+        classified = table is not Table.NESTED or (source / OPS_HEADERS[table]).exists()
+        entries = parse_ops_header(read(OPS_HEADERS[table]), evaluator) if classified else []
         listed = set()
         for entry in entries:
             decl = by_name.get(entry.name)

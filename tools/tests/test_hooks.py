@@ -81,6 +81,10 @@ def test_class_selectors_cover_every_class() -> None:
 def test_current_target_lines_point_at_their_hooks(tree: KernelTree, hooks: HookSet) -> None:
     """Whatever the current release is: each classified hook's header line names it."""
     for table, header in OPS_HEADERS.items():
+        if not (tree.source / header).exists():  # the nested-ops header exists since 7.x
+            assert table is Table.NESTED
+            assert all(h.hook_class is HookClass.UNCLASSIFIED for h in hooks.table(table))
+            continue
         lines = (tree.source / header).read_text().splitlines()
         members = [h for h in hooks.table(table) if h.hook_class is not HookClass.UNCLASSIFIED]
         assert members

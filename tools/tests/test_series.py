@@ -121,3 +121,41 @@ def test_series_selftests(series: str, series_build: BuildResult, tmp_path: Path
     reports = ktap.parse_all(printed)
     assert len(reports) == len(selftest_names())
     assert all(r.valid and not r.count(ktap.Status.FAIL) for r in reports)
+
+
+CAPTURED_7_3 = DATA / "kernels" / "7.3.4+deb13-cloud-amd64"
+
+
+def test_7_3_has_three_classified_tables() -> None:
+    from kvmnull.cli import hook_summary
+
+    config = kconfig.read_dotconfig(CAPTURED_7_3 / "config")
+    hooks = load_hooks(CAPTURED_7_3 / "src", config.evaluator())
+    counts = Counter((h.table, h.hook_class) for h in hooks.hooks)
+    assert [counts[(Table.X86, c)] for c in (HookClass.MANDATORY, HookClass.OPTIONAL, HookClass.OPTIONAL_RET0)] == [
+        81, 37, 13]
+    assert [counts[(Table.PMU, c)] for c in (HookClass.MANDATORY, HookClass.OPTIONAL, HookClass.OPTIONAL_RET0)] == [
+        9, 5, 1]
+    assert [counts[(Table.NESTED, c)] for c in (
+        HookClass.MANDATORY, HookClass.OPTIONAL, HookClass.OPTIONAL_RET0)] == [9, 1, 3]
+    assert hook_summary(hooks) == ("131 x86 hooks, 15 PMU hooks, 13 nested hooks "
+                                   "(+1 PMU-ops function pointer, unclassified)")
+    # the same hooks sit on other lines than in 6.12
+    header = "arch/x86/include/asm/kvm-x86-ops.h"
+    assert [h.name for h in (hooks.at_header(header, 27), hooks.at_header(header, 38)) if h] == ["vcpu_create",
+                                                                                                  "get_cpl"]
+    assert (refresh := hooks.at_header("kvm-x86-pmu-ops.h", 22)) and refresh.name == "refresh"
+    assert (nested := hooks.find(Table.NESTED, "has_events")) and nested.hook_class is HookClass.OPTIONAL_RET0
+    assert hooks.find(Table.X86, "get_entry_info") is not None
+    assert [h.name for h in hooks.hooks if h.stray_semicolon] == ["vcpu_get_apicv_inhibit_reasons"]
+    # the three CONFIG_HAVE_KVM_ARCH_GMEM_* hooks are off in the cloud config
+    assert all("GMEM" not in (h.guard or "") for h in hooks.hooks)
+    facts = read_facts(CAPTURED_7_3 / "src", config.evaluator())
+    assert not facts.kvm_init_takes_opaque and "nested_ops" in facts.init_ops_members
+
+
+def test_6_12_summary_keeps_nested_ops_unclassified(captured_hooks: HookSet) -> None:
+    from kvmnull.cli import hook_summary
+
+    assert hook_summary(captured_hooks) == ("122 x86 hooks, 11 PMU hooks "
+                                            "(+12 nested-ops function pointers, unclassified)")
