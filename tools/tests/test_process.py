@@ -45,9 +45,20 @@ def test_a_hung_tool_is_stopped_and_the_stage_named(tmp_path: Path) -> None:
                     log=log, progress=Progress(quiet=True), timeout=1, error=BuildError)
     assert time.monotonic() - started < 10
     assert str(log) in info.value.remedy
-    # the whole process group went, grandchildren included
-    grandchild = int(pid_file.read_text())
-    assert not Path(f"/proc/{grandchild}").exists() or "Z" in Path(f"/proc/{grandchild}/stat").read_text().split()[2]
+    # the whole process group went, grandchildren included (a SIGKILL lands a moment later)
+    grandchild = Path(f"/proc/{int(pid_file.read_text())}")
+
+    def sleeping() -> bool:
+        try:
+            state = (grandchild / "stat").read_text().rsplit(")", 1)[1].split()[0]
+            return state != "Z" and b"sleep" in (grandchild / "cmdline").read_bytes()
+        except (FileNotFoundError, ProcessLookupError, IndexError):
+            return False
+
+    deadline = time.monotonic() + 5
+    while sleeping() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not sleeping()
 
 
 def test_a_failing_tool_reports_its_errors(tmp_path: Path) -> None:
