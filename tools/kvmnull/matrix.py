@@ -150,6 +150,9 @@ def one_matrix(args: argparse.Namespace, progress: Progress) -> SeriesResult:
         "kernel": tree.release, "accel": accel, "qemu": qemu_version(), "seconds": round(seconds, 1),
         "boots": boots, "guests": args.guests, "logs": [str(s.log_path) for s in sessions], "shuffle": args.shuffle,
         "policies": [p.value for p in policies],
+        # who ran what, and in which order (the seed alone does not say, with several guests)
+        "runs": [{"name": r.scenario.name, "policy": r.scenario.policy.value, "guest": r.guest, "order": r.order}
+                 for r in runs],
     }
     if args.ktap:
         sys.stdout.write(report.ktap(verdicts, f"kvmnull matrix {tree.release}"))

@@ -17,7 +17,7 @@ import shlex
 import threading
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from . import harness
@@ -75,6 +75,8 @@ class ScenarioRun:
     seconds: float
     crash: str | None = None  # crash title
     hung: bool = False
+    guest: int = 0  # which session of the run ran it
+    order: int = 0  # when it finished among the scenarios of its run_all() (0: first)
 
 
 def initramfs_for(build: BuildResult, busybox: Path, dest: Path, stock: Path | None = None) -> Path:
@@ -212,7 +214,7 @@ def run_all(sessions: Sequence[GuestSession], scenarios: Sequence[Scenario],
     lock = threading.Lock()
     failures: list[BaseException] = []
 
-    def worker(session: GuestSession) -> None:
+    def worker(number: int, session: GuestSession) -> None:
         try:
             failed_boots = 0
             while not failures:
@@ -232,12 +234,13 @@ def run_all(sessions: Sequence[GuestSession], scenarios: Sequence[Scenario],
                     continue
                 failed_boots = 0
                 with lock:
+                    result = replace(result, guest=number, order=len(results))
                     results[index] = result
                     on_done(result)
         except BaseException as exc:
             failures.append(exc)
 
-    threads = [threading.Thread(target=worker, args=(s,), daemon=True, name=f"guest-{i}")
+    threads = [threading.Thread(target=worker, args=(i, s), daemon=True, name=f"guest-{i}")
                for i, s in enumerate(sessions)]
     try:
         for thread in threads:

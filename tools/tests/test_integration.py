@@ -187,6 +187,14 @@ def test_full_matrix_in_every_format_and_in_any_order(built: BuildResult, hooks:
     assert status == 0, table
     assert json.loads(shuffled.read_text())["shuffle"] == 1
     assert observations(shuffled) == observations(ordered)
+    # the runs really came in another order, on both guests
+    runs: dict[str, list[tuple[str, str]]] = {}
+    for label, path in (("ordered", ordered), ("shuffled", shuffled)):
+        records = json.loads(path.read_text())["runs"]
+        assert sorted(r["order"] for r in records) == list(range(len(records)))
+        assert {r["guest"] for r in records} == {0, 1}
+        runs[label] = [(r["name"], r["policy"]) for r in sorted(records, key=lambda r: r["order"])]
+    assert runs["ordered"] != runs["shuffled"]
     # the table ends with a total per table and class
     assert "table    class            scenarios    passed" in table
     assert f"{len(data['scenarios'])} passed, 0 failed" in table
