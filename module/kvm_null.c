@@ -4,8 +4,9 @@
  *
  * Every kvm_x86_ops, kvm_pmu_ops and nested-ops hook is a stub that counts
  * its calls (generated at build time from the target's own declarations, see
- * kvm_null_hooks.h).  The parameters null= and null_pmu= leave chosen hooks
- * NULL, by name or by class, so that kvm.ko's handling of a vendor that
+ * kvm_null_hooks.h).  The parameters null=, null_pmu= and (where nested ops
+ * are a classified table, 7.x) null_nested= leave chosen hooks NULL, by name
+ * or by class, so that kvm.ko's handling of a vendor that
  * breaks the hook contract can be observed.  VMs and vCPUs can be created
  * and run: KVM_RUN returns to user space at once (see kvm_null_abi.h).
  *
@@ -48,12 +49,14 @@ MODULE_PARM_DESC(allow_bare_metal, "Load even without X86_FEATURE_HYPERVISOR");
  * Hooks with a behaviour of their own; every other hook returns 0, false or
  * NULL.  Hooks whose output user space can read back clear it.
  */
+#ifdef KVM_NULL_HAVE_x86_vcpu_pre_run
 static int kvm_null_vcpu_pre_run(struct kvm_vcpu *vcpu)
 {
 	return 1;	/* go on to vcpu_run() and handle_exit() */
 }
 
 #define KVM_NULL_IMPL_x86_vcpu_pre_run kvm_null_vcpu_pre_run
+#endif
 
 static int kvm_null_handle_exit(struct kvm_vcpu *vcpu,
 				enum exit_fastpath_completion fastpath)
@@ -138,6 +141,17 @@ static void kvm_null_get_exit_info(struct kvm_vcpu *vcpu, u32 *reason,
 
 #define KVM_NULL_IMPL_x86_get_exit_info kvm_null_get_exit_info
 
+#ifdef KVM_NULL_HAVE_x86_get_entry_info
+static void kvm_null_get_entry_info(struct kvm_vcpu *vcpu, u32 *intr_info,
+				    u32 *error_code)
+{
+	*intr_info = 0;
+	*error_code = 0;
+}
+
+#define KVM_NULL_IMPL_x86_get_entry_info kvm_null_get_entry_info
+#endif
+
 #ifdef KVM_NULL_HAVE_x86_dev_get_attr
 static int kvm_null_dev_get_attr(u32 group, u64 attr, u64 *val)
 {
@@ -198,6 +212,11 @@ static void kvm_null_patch_hypercall(struct kvm_vcpu *vcpu,
 #define KVM_NULL_INPUTS_x86_set_gdt
 #define KVM_NULL_INPUTS_x86_load_eoi_exitmap
 #define KVM_NULL_INPUTS_x86_deliver_interrupt
+#ifdef KVM_NULL_HAVE_x86_free_external_spt
+#define KVM_NULL_INPUTS_x86_free_external_spt
+#endif
+/* 7.x's bool *full says "flushed everything"; the caller starts it false */
+#define KVM_NULL_INPUTS_x86_flush_tlb_gva
 
 #include "kvm_null_hooks.h"
 
@@ -217,6 +236,20 @@ MODULE_PARM_DESC(null_pmu,
 static DECLARE_BITMAP(kvm_null_x86_nulled, KVM_NULL_NR_X86);
 static DECLARE_BITMAP(kvm_null_pmu_nulled, KVM_NULL_NR_PMU);
 
+#ifdef KVM_NULL_CLASSIFIED_nested
+static char *null_nested_hooks;
+module_param_named(null_nested, null_nested_hooks, charp, 0444);
+MODULE_PARM_DESC(null_nested,
+		 "kvm_x86_nested_ops hooks to leave NULL: comma list of hook names and class selectors:"
+		 KVM_NULL_SELECTORS);
+
+static DECLARE_BITMAP(kvm_null_nested_nulled, KVM_NULL_NR_NESTED);
+#define KVM_NULL_NESTED_NULLED kvm_null_nested_nulled
+#else
+/* no contract for nested ops before 7.x: they stay stubs */
+#define KVM_NULL_NESTED_NULLED NULL
+#endif
+
 struct kvm_null_table {
 	const char *name;
 	const struct kvm_null_hook *hooks;
@@ -233,11 +266,12 @@ static const struct kvm_null_table kvm_null_tables[] = {
 	[KVM_NULL_TABLE_PMU] = { "pmu", kvm_null_pmu_hooks, kvm_null_pmu_calls,
 				 kvm_null_pmu_nulled, KVM_NULL_NR_PMU },
 	[KVM_NULL_TABLE_NESTED] = { "nested", kvm_null_nested_hooks,
-				    kvm_null_nested_calls, NULL,
-				    KVM_NULL_NR_NESTED },
+				    kvm_null_nested_calls,
+				    KVM_NULL_NESTED_NULLED, KVM_NULL_NR_NESTED },
 };
 
-static const struct kvm_x86_nested_ops kvm_null_nested_ops = {
+/* Not __initdata: before 7.x kvm.ko calls through kvm_x86_ops.nested_ops. */
+static struct kvm_x86_nested_ops kvm_null_nested_ops = {
 	KVM_NULL_NESTED_OPS
 };
 
@@ -254,7 +288,9 @@ static void kvm_null_emergency_disable_virtualization_cpu(void)
 static struct kvm_x86_ops kvm_null_x86_ops __initdata = {
 	.name = KBUILD_MODNAME,
 	.vm_size = sizeof(struct kvm),
+#ifdef KVM_NULL_HAVE_X86_OPS_nested_ops
 	.nested_ops = &kvm_null_nested_ops,
+#endif
 #ifdef KVM_NULL_HAVE_X86_OPS_emergency_disable_virtualization_cpu
 	.emergency_disable_virtualization_cpu =
 		kvm_null_emergency_disable_virtualization_cpu,
@@ -357,6 +393,10 @@ static __init int kvm_null_hardware_setup(void)
 	 */
 	kvm_null_clear(&kvm_null_tables[KVM_NULL_TABLE_X86], &kvm_null_x86_ops);
 	kvm_null_clear(&kvm_null_tables[KVM_NULL_TABLE_PMU], &kvm_null_pmu_ops);
+#ifdef KVM_NULL_CLASSIFIED_nested
+	kvm_null_clear(&kvm_null_tables[KVM_NULL_TABLE_NESTED],
+		       &kvm_null_nested_ops);
+#endif
 	return 0;
 }
 
@@ -391,6 +431,9 @@ static struct kvm_x86_init_ops kvm_null_init_ops __initdata = {
 	.hardware_setup = kvm_null_hardware_setup,
 	.runtime_ops = &kvm_null_x86_ops,
 	.pmu_ops = &kvm_null_pmu_ops,
+#ifdef KVM_NULL_HAVE_INIT_OPS_nested_ops
+	.nested_ops = &kvm_null_nested_ops,
+#endif
 };
 
 static struct dentry *kvm_null_debugfs;
@@ -462,6 +505,13 @@ static int __init kvm_null_init(void)
 			    null_pmu_hooks);
 	if (r)
 		return r;
+
+#ifdef KVM_NULL_CLASSIFIED_nested
+	r = kvm_null_select(&kvm_null_tables[KVM_NULL_TABLE_NESTED],
+			    "null_nested", null_nested_hooks);
+	if (r)
+		return r;
+#endif
 
 	r = kvm_x86_vendor_init(&kvm_null_init_ops);
 	if (r)

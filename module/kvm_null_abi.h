@@ -25,4 +25,14 @@
 #define KVM_NULL_CALLS_HEADER	"# table hook class state calls\n"
 #define KVM_NULL_CALLS_FORMAT	"%s %s %s %s %lld\n"
 
+/*
+ * kvm-null's ops tables: the name debugfs gives each, the module parameter
+ * that leaves its hooks NULL, and the struct kvm.ko's messages name.
+ * null_nested= exists where nested ops are a classified table (7.x).
+ */
+#define KVM_NULL_TABLES					\
+	{ "x86", "null", "kvm_x86_ops" },		\
+	{ "pmu", "null_pmu", "kvm_pmu_ops" },		\
+	{ "nested", "null_nested", "kvm_x86_nested_ops" }
+
 #endif /* KVM_NULL_ABI_H */

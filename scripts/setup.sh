@@ -6,7 +6,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-PACKAGES=(qemu-system-x86 busybox-static kmod gcc-12 make patch xz-utils binutils libc6-dev python3-venv)
+# debootstrap: the userland of a kernel the host cannot build for (7.3: trixie's gcc-14 and glibc)
+PACKAGES=(qemu-system-x86 busybox-static kmod gcc-12 make patch xz-utils binutils libc6-dev python3-venv debootstrap)
 PYTHON=${PYTHON:-python3}
 
 missing=()

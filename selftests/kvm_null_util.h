@@ -33,6 +33,29 @@
 #include "kselftest.h"
 #include "kvm_null_user.h"
 
+/* The kernel's names of kvm-null's tables, and their null_* parameters. */
+struct kvm_null_table_names {
+	const char *table;	/* as debugfs names it: x86, pmu, nested */
+	const char *param;	/* null, null_pmu, null_nested */
+	const char *ops;	/* kvm_x86_ops, ... as kvm.ko's messages name it */
+};
+
+static const struct kvm_null_table_names kvm_null_table_names[] = {
+	KVM_NULL_TABLES
+};
+
+/* The names of @table; the test fails on a table kvm_null_abi.h lacks. */
+static inline const struct kvm_null_table_names *table_names(const char *table)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(kvm_null_table_names) / sizeof(kvm_null_table_names[0]); i++)
+		if (!strcmp(kvm_null_table_names[i].table, table))
+			return &kvm_null_table_names[i];
+	ksft_exit_fail_msg("table %s: expected one of kvm_null_abi.h's KVM_NULL_TABLES\n", table);
+	return NULL;
+}
+
 /* kselftest.h defines __printf() since 6.2: older ones get no format checks */
 #ifndef __printf
 #define __printf(...)

@@ -81,6 +81,7 @@ int main(void)
 	struct hook hooks[MAX_HOOKS];
 	char params[128], needle[160], test[160];
 	long slab, percpu;
+	const struct kvm_null_table_names *names;
 	int i, n, r, kmsg;
 
 	ksft_print_header();
@@ -91,12 +92,11 @@ int main(void)
 	kmsg = kmsg_open();
 
 	for (i = 0; i < n; i++) {
-		snprintf(params, sizeof(params), "%s=%s",
-			 strcmp(hooks[i].table, "pmu") ? "null" : "null_pmu",
+		names = table_names(hooks[i].table);
+		snprintf(params, sizeof(params), "%s=%s", names->param,
 			 hooks[i].name);
 		snprintf(needle, sizeof(needle), "mandatory %s.%s is NULL",
-			 strcmp(hooks[i].table, "pmu") ? "kvm_x86_ops" : "kvm_pmu_ops",
-			 hooks[i].name);
+			 names->ops, hooks[i].name);
 		log[0] = '\0';
 		r = __load_module("kvm-null", params);
 		kmsg_read(kmsg, log, sizeof(log));

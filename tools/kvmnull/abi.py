@@ -29,6 +29,7 @@ class Abi:
     exit_reason: int  # run->hw.hardware_exit_reason of a kvm-null KVM_RUN
     calls_file: str  # below the debugfs mount
     probe_steps: tuple[str, ...]
+    null_params: dict[str, str]  # table name -> the kvm-null parameter that leaves its hooks NULL
 
     @property
     def calls_path(self) -> str:
@@ -59,7 +60,11 @@ def parse(header: str, probe: str) -> Abi:
     steps = tuple(re.findall(r'\[STEP_\w+\]\s*=\s*"(\w+)"', table.group(1))) if table else ()
     if not steps:
         raise ParseError(f"{PROBE.name} has no step_names[] table", "restore it from version control")
-    return Abi(int(number.group(1), 0), _string(header, "KVM_NULL_DEBUGFS_CALLS"), steps)
+    tables = re.findall(r'\{\s*"(\w+)",\s*"(\w+)",\s*"(\w+)"\s*\}', _macro_body(header, "KVM_NULL_TABLES"))
+    if not tables:
+        raise ParseError(f"{HEADER.name}: KVM_NULL_TABLES lists no table")
+    return Abi(int(number.group(1), 0), _string(header, "KVM_NULL_DEBUGFS_CALLS"), steps,
+               {table: param for table, param, _ in tables})
 
 
 @functools.cache

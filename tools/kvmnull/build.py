@@ -22,7 +22,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import kconfig, process
+from . import kconfig, process, toolchain
 from .errors import BuildError
 from .hooks import HookSet, load_hooks
 from .packages import PATCHES, KernelTree, staged_folder
@@ -58,6 +58,7 @@ class BuildResult:
     seconds: float
     cached: bool
     kvm_null_warnings: tuple[str, ...]
+    toolchain: str  # which compiler built the modules, and where
 
     @property
     def out(self) -> Path:
@@ -101,6 +102,25 @@ def patch_files(series: str) -> list[Path]:
     if not patches:
         raise BuildError(f"no patches in {folder}", "a series needs at least the missing_hook patch")
     return patches
+
+
+def patched_paths(series: str) -> list[str]:
+    """The source files the series' patches change, relative to the source root."""
+    return sorted({m.group(1) for patch in patch_files(series)
+                   for m in re.finditer(r"^\+\+\+ b/(\S+)", patch.read_text(), re.M)})
+
+
+def copy_for_patching(source: Path, dest: Path, series: str) -> None:
+    """Copy what kvm.ko is built from, arch/x86/kvm and virt/kvm, and any other file the patches change."""
+    for sub in ("arch/x86/kvm", "virt/kvm"):
+        shutil.copytree(source / sub, dest / sub)
+    for path in patched_paths(series):
+        if not (dest / path).exists():
+            if not (source / path).is_file():
+                raise BuildError(f"a {series} patch changes {path}, which the target source lacks",
+                                 "refetch the kernel (kvmnull fetch) or refresh the patch")
+            (dest / path).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy(source / path, dest / path)
 
 
 def package_imports(path: Path) -> set[str]:
@@ -148,23 +168,15 @@ def build_key(tree: KernelTree) -> str:
 MAKE_TIMEOUT = 1800.0
 
 
-def _make(argv: list[str], log: Path, progress: Progress, what: str) -> str:
-    return process.run(argv, stage=what, log=log, progress=progress, timeout=MAKE_TIMEOUT,
+def _make(chain: toolchain.Toolchain, argv: list[str], log: Path, progress: Progress, what: str) -> str:
+    return process.run(chain.argv(argv), stage=what, log=log, progress=progress, timeout=MAKE_TIMEOUT,
                        error=BuildError).output
 
 
-def _check_tools(tree: KernelTree) -> None:
-    variables = (tree.headers / ".kernelvariables")
-    compiler = "gcc"
-    if variables.exists():
-        match = re.search(r"^CC = .*?\)\s*\$\(CROSS_COMPILE\)(\S+)", variables.read_text(), re.M)
-        if match:
-            compiler = "x86_64-linux-gnu-" + match.group(1)
-    for tool, package in ((compiler, compiler.removeprefix("x86_64-linux-gnu-")), ("make", "make"),
-                          ("patch", "patch"), ("strip", "binutils")):
-        if not shutil.which(tool):
-            raise BuildError(f"{tool} not found: the target's modules are built with it",
-                             f"apt-get install {package} (or run `make setup`)")
+def _check_tools() -> None:
+    """Tools the host itself runs (the compiler and make may come from the target's userland)."""
+    if not shutil.which("patch"):
+        raise BuildError("patch not found: it applies kbuild/patches/", "apt-get install patch (or run `make setup`)")
 
 
 def _apply_patches(series: str, dest: Path, log: Path, progress: Progress) -> None:
@@ -187,32 +199,41 @@ def build(tree: KernelTree, progress: Progress, jobs: int | None = None, force: 
     if (final / MANIFEST).exists() and not force:
         data = json.loads((final / MANIFEST).read_text())
         progress.stage("build", f"up to date ({final})")
-        return BuildResult(final, tree, time.monotonic() - started, True, tuple(data.get("kvm_null_warnings", [])))
+        return BuildResult(final, tree, time.monotonic() - started, True, tuple(data.get("kvm_null_warnings", [])),
+                           str(data.get("toolchain", "?")))
 
-    _check_tools(tree)
+    _check_tools()
+    cache = tree.path.parent.parent
+    chain = toolchain.choose(tree, cache, (cache, REPO), progress)
+    progress.stage("build", f"toolchain: {chain.describe()}")
     config = kconfig.load(tree.source, tree.config, tree.release)
     for warning in config.check():
         progress.note(f"warning: {warning}")
+    for construct, count in config.translated.items():
+        progress.note(f"kconfiglib: {count} x '{construct}' translated ({kconfig.meaning(construct)})")
     hooks = load_hooks(tree.source, config.evaluator())
     jobs = jobs or os.cpu_count() or 1
+    # beside the staged folder, so that a failed build's log outlives it
+    log = builds / f"{key}.log"
+    log.unlink(missing_ok=True)
     with staged_folder(final) as work:
-        warnings = _build_in(work, tree, config, hooks, jobs, progress)
+        warnings = _build_in(work, log, tree, chain, config, hooks, jobs, progress)
+        shutil.move(log, work / "build.log")
         seconds = time.monotonic() - started
         (work / MANIFEST).write_text(json.dumps({
             "kernel": tree.release, "key": key, "seconds": round(seconds, 1),
-            "kvm_null_warnings": list(warnings),
+            "kvm_null_warnings": list(warnings), "toolchain": chain.describe(),
+            "kconfig_translated": config.translated,
         }, indent=2) + "\n")
     progress.stage("build", f"done in {seconds:.1f}s")
-    return BuildResult(final, tree, seconds, False, tuple(warnings))
+    return BuildResult(final, tree, seconds, False, tuple(warnings), chain.describe())
 
 
-def _build_in(work: Path, tree: KernelTree, config: kconfig.KernelConfig, hooks: HookSet, jobs: int,
-              progress: Progress) -> list[str]:
-    log = work / "build.log"
+def _build_in(work: Path, log: Path, tree: KernelTree, chain: toolchain.Toolchain, config: kconfig.KernelConfig,
+              hooks: HookSet, jobs: int, progress: Progress) -> list[str]:
     src = work / "kvm-src"
     progress.stage("build", "copying arch/x86/kvm and virt/kvm of the target source")
-    shutil.copytree(tree.source / "arch" / "x86" / "kvm", src / "arch" / "x86" / "kvm")
-    shutil.copytree(tree.source / "virt" / "kvm", src / "virt" / "kvm")
+    copy_for_patching(tree.source, src, tree.series)
     _apply_patches(tree.series, src, log, progress)
     kvm_dir = src / "arch" / "x86" / "kvm"
     shutil.copy(REPO / "kbuild" / "kvm.Kbuild", kvm_dir / "Kbuild")
@@ -220,7 +241,7 @@ def _build_in(work: Path, tree: KernelTree, config: kconfig.KernelConfig, hooks:
     common = ["make", "-C", str(tree.headers), f"-j{jobs}", "CONFIG_DEBUG_INFO_BTF_MODULES="]
     progress.stage("build", f"kvm.ko and kvm-amd.ko (-j{jobs}; kvm-intel is skipped: no VMX under TCG)")
     # __FILE__ (and so every WARN's "at FILE:LINE") reads as in an in-tree build
-    _make([*common, f"M={kvm_dir}", "CONFIG_KVM_INTEL=", f"KCFLAGS=-fmacro-prefix-map={src}/=", "modules"],
+    _make(chain, [*common, f"M={kvm_dir}", "CONFIG_KVM_INTEL=", f"KCFLAGS=-fmacro-prefix-map={src}/=", "modules"],
           log, progress, "building kvm.ko")
 
     module = work / "kvm-null"
@@ -234,7 +255,7 @@ def _build_in(work: Path, tree: KernelTree, config: kconfig.KernelConfig, hooks:
     for warning in stub_warnings:
         progress.note(f"warning (stubs): {warning}")
     progress.stage("build", f"kvm-null.ko ({len(hooks.hooks)} generated stubs, W=1)")
-    output = _make([*common, f"M={module}", f"KVM_SRC={src}", f"KVMNULL_GEN={gen}",
+    output = _make(chain, [*common, f"M={module}", f"KVM_SRC={src}", f"KVMNULL_GEN={gen}",
                     f"KBUILD_EXTRA_SYMBOLS={kvm_dir / 'Module.symvers'}",
                     f"KCFLAGS=-fmacro-prefix-map={module}/=module/", "W=1", "modules"],
                    log, progress, "building kvm-null.ko")
@@ -244,11 +265,12 @@ def _build_in(work: Path, tree: KernelTree, config: kconfig.KernelConfig, hooks:
     out.mkdir()
     for built, name in ((kvm_dir / "kvm.ko", "kvm.ko"), (kvm_dir / "kvm-amd.ko", "kvm-amd.ko"),
                         (module / "kvm-null.ko", "kvm-null.ko")):
-        _make(["strip", "--strip-debug", "-o", str(out / name), str(built)], log, progress, f"stripping {name}")
+        _make(chain, ["strip", "--strip-debug", "-o", str(out / name), str(built)], log, progress, f"stripping {name}")
     shutil.copy(kvm_dir / "Module.symvers", out / "Module.symvers")
 
     progress.stage("build", "selftests and the probe (static)")
-    _make(["make", "-C", str(SELFTESTS), f"-j{jobs}", f"OUTPUT={out}",
+    _make(chain, ["make", "-C", str(SELFTESTS), f"-j{jobs}", f"OUTPUT={out}", f"CC={chain.compiler}",
+                  f"KVMNULL_GEN={gen}",
            f"KSELFTEST_DIR={tree.source / 'tools' / 'testing' / 'selftests'}"],
           log, progress, "building the selftests")
     return warnings

@@ -13,7 +13,18 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 
 from . import evidence
-from .evidence import Crash, HookRefused, Load, OptionalNull, Probe, Unload, VendorRefused, Warn, of_type
+from .evidence import (
+    Crash,
+    HookRefused,
+    Load,
+    OptionalNull,
+    Probe,
+    Unadmitted,
+    Unload,
+    VendorRefused,
+    Warn,
+    of_type,
+)
 from .hooks import HookSet
 from .scenario import Policy, Scenario, ScenarioRun
 
@@ -25,6 +36,7 @@ class Outcome(enum.Enum):
     WARNED = "warned"  # one WARN naming each NULL mandatory hook, registration went ahead
     LOADED = "loaded"  # registered with no refusal and no WARN; the VM lifecycle worked if probed
     LOAD_FAILED = "load_failed"  # the load failed without the contract's refusal
+    NOT_ADMITTED = "not_admitted"  # kvm.ko does not export its vendor interface to this vendor (6.19+)
     CRASHED = "crashed"  # the guest kernel oopsed or panicked
     HUNG = "hung"  # the guest stopped answering
     ERROR = "error"  # anything else: evidence inconsistent with every outcome above
@@ -35,7 +47,10 @@ def expected(scenario: Scenario) -> Outcome:
 
     Upstream's kvm.ko WARNs anonymously for each NULL mandatory hook and registers the vendor
     anyway: the WARN is named through the header line it points at, so it is ``warned`` too.
+    Since 6.19 upstream's kvm.ko admits only the vendors it names: any other is ``not_admitted``.
     """
+    if not scenario.admitted:
+        return Outcome.NOT_ADMITTED
     if scenario.mandatory:
         return Outcome.REFUSED if scenario.policy is Policy.REFUSE else Outcome.WARNED
     return Outcome.LOADED
@@ -120,6 +135,12 @@ def _observe(run: ScenarioRun, hooks: HookSet) -> Observation:
     if load is None or status is None:
         return Observation(Outcome.ERROR, detail="no load status in the output",
                            evidence=tuple(harness_lines.strip().splitlines()[-3:]))
+    unadmitted = of_type(records, Unadmitted)
+    if unadmitted and status != 0:
+        symbols = sorted({r.symbol for r in unadmitted})
+        return Observation(Outcome.NOT_ADMITTED, frozenset(), status,
+                           f"kvm.ko exports {', '.join(symbols)} only to {unadmitted[0].namespace}",
+                           tuple(dict.fromkeys(r.text for r in unadmitted))[:4])
     if crashes:
         return Observation(Outcome.CRASHED, frozenset(refused | warned), status, crashes[0].title,
                            tuple(r.text for r in crashes[:3]))

@@ -37,9 +37,18 @@ _REFUSED_HOOK = re.compile(
     rf"vendor (?P<vendor>\S+): mandatory (?P<table>{_TABLE_STRUCTS})\.(?P<hook>\w+) is NULL")
 _REFUSED = re.compile(r"vendor (?P<vendor>\S+) refused: (?P<count>\d{1,9}) mandatory hooks? NULL")
 _OPTIONAL = re.compile(r"vendor (?P<vendor>\S+): (?P<count>\d{1,9}) optional hooks NULL:(?P<hooks>[\w .]*)")
-_WARNING = re.compile(
-    r"WARNING: CPU: (?P<cpu>\d+) PID: (?P<pid>\d+) at (?P<file>\S+?):(?P<line>\d{1,9}) "
-    r"(?P<function>[\w.]+)\+0x[0-9a-f]+/0x[0-9a-f]+(?: \[(?P<module>[\w-]+)\])?"
+# __warn()'s first line, one grammar per era; each names cpu, pid, file, line, function and module
+_WARNINGS = (
+    # up to 6.18: "WARNING: CPU: 0 PID: 153 at arch/x86/kvm/x86.c:9311 kvm_check_hook+0xa3/0xd0 [kvm]"
+    re.compile(
+        r"WARNING: CPU: (?P<cpu>\d+) PID: (?P<pid>\d+) at (?P<file>\S+?):(?P<line>\d{1,9}) "
+        r"(?P<function>[\w.]+)\+0x[0-9a-f]+/0x[0-9a-f]+(?: \[(?P<module>[\w-]+)\])?"
+    ),
+    # 6.19 on: "WARNING: x86.c:7035 at kvm_check_hook+0xc4/0x110 [kvm], CPU#0: insmod/681"
+    re.compile(
+        r"WARNING: (?P<file>\S+?):(?P<line>\d{1,9}) at (?P<function>[\w.]+)\+0x[0-9a-f]+/0x[0-9a-f]+"
+        r"(?: \[(?P<module>[\w-]+)\])?, CPU#(?P<cpu>\d+): .{0,32}?/(?P<pid>\d{1,9})"
+    ),
 )
 _TAINTED = re.compile(r"\bTainted: (?P<flags>[A-Z ]+?)(?=\s+\d+\.\d+|\s*$|\s+#)")
 _CRASH = re.compile(
@@ -55,13 +64,20 @@ _INSMOD_FAIL = re.compile(
 _LOAD_MARK = re.compile(rf"{harness.LOAD} (?P<module>\S+) status=(?P<status>\d{{1,9}})(?: loaded=(?P<loaded>yes|no))?")
 _UNLOAD_MARK = re.compile(rf"{harness.UNLOAD} (?P<module>\S+) status=(?P<status>\d{{1,9}})")
 _PARAM = re.compile(r"(?:invalid (?P<param>missing_hook) '(?P<value>[^']*)'|"
-                    r"(?P<param2>null(?:_pmu)?)=: unknown \w+ hook or class '(?P<value2>[^']*)')")
+                    r"(?P<param2>null(?:_pmu|_nested)?)=: unknown \w+ hook or class '(?P<value2>[^']*)')")
+_UNADMITTED = re.compile(r"(?P<module>[\w-]+): module uses symbol \((?P<symbol>\w+)\) from namespace "
+                         r"(?P<namespace>module:[\w,*-]+), but does not import it")
 _PROBE = re.compile(rf"{harness.PROBE}: step (?P<step>\w+) (?P<result>ok|fail|skip)\s*(?P<detail>[^\r\n]*)")
 _ERRNO_WORD = re.compile(r"\b(E[A-Z]{2,})\b")
 _CUT = "------------[ cut here ]------------"
 # every pattern above needs one of these words: a line with none of them is passed over at once
 _ANY = re.compile(r"cut here|WARNING:|vendor |Tainted:|BUG|Oops|general protection|Kernel panic|Unable to handle"
-                  rf"|RIP: |{harness.LOAD}|{harness.UNLOAD}|insmod|modprobe|missing_hook|=: unknown|{harness.PROBE}")
+                  rf"|RIP: |{harness.LOAD}|{harness.UNLOAD}|insmod|modprobe|missing_hook|=: unknown|from namespace"
+                  rf"|{harness.PROBE}")
+
+def _warning(line: str) -> re.Match[str] | None:
+    return next((m for grammar in _WARNINGS if (m := grammar.search(line))), None)
+
 
 _STRERROR = {os.strerror(code): name for name, code in errno.__dict__.items()
              if name.startswith("E") and isinstance(code, int)}
@@ -77,6 +93,7 @@ class Kind(enum.Enum):
     CRASH = "crash"
     TAINT = "taint"
     PARAM_REJECTED = "param_rejected"
+    UNADMITTED = "unadmitted"
     PROBE = "probe"
 
 
@@ -212,6 +229,19 @@ class ParamRejected(Record):
 
 
 @dataclass(frozen=True)
+class Unadmitted(Record):
+    """The module loader refused a symbol: its export is limited to modules the importer is not (6.19+)."""
+
+    kind: ClassVar[Kind] = Kind.UNADMITTED
+    module: str
+    symbol: str
+    namespace: str  # "module:kvm-amd,kvm-intel"
+
+    def summary(self) -> str:
+        return f"{self.module} may not use {self.symbol}: exported to {self.namespace}"
+
+
+@dataclass(frozen=True)
 class Probe(Record):
     """One step line of the probe."""
 
@@ -288,7 +318,7 @@ class _State:
         if _CUT in line:
             self.message = ""
             return
-        if m := _WARNING.search(line):
+        if m := _warning(line):
             self.last_warn = len(self.records)
             self.add(self._warn(m, line, number))
             self.message = None
@@ -323,6 +353,8 @@ class _State:
             module = m.group("bb") or m.group("kmod") or ""
             reason = m.group("reason").strip()
             self.add(Load(number, line, os.path.basename(module), errno_name=_errno_from(reason), reason=reason))
+        elif m := _UNADMITTED.search(line):
+            self.add(Unadmitted(number, line, m.group("module"), m.group("symbol"), m.group("namespace")))
         elif m := _PARAM.search(line):
             value = m.group("value") if m.group("value") is not None else m.group("value2")
             self.add(ParamRejected(number, line, m.group("param") or m.group("param2"), value))

@@ -7,6 +7,8 @@ them from here.
 
 from __future__ import annotations
 
+from . import abi
+
 BEGIN = "kvmnull-scenario: begin"
 LOAD = "kvmnull-load:"
 UNLOAD = "kvmnull-unload:"
@@ -20,6 +22,12 @@ KVM_MODULES = ("irqbypass.ko", "kvm.ko")
 # the real vendor changes kvm.ko's globals (enable_apicv, kvm_cpu_caps, ...):
 # kvm.ko is reloaded after it, so that every scenario starts from a fresh kvm.ko
 REAL_VENDORS = {"kvm-amd": "kvm_amd"}
+# kvm-null's parameter that leaves hooks of a table NULL, by table; in the order the script takes them.
+# null_nested= exists only where nested ops are a classified table (7.x): it is passed only when set.
+NULL_PARAMS = abi.load().null_params
+_NULL_ARGS = " ".join(f"{param}=${i}" for i, param in enumerate(NULL_PARAMS.values(), start=3))
+_NULL_SHOWN = " ".join(f"{param}=${param}" for param in NULL_PARAMS.values())
+_NULL_GIVEN = " ".join(f"${{{param}:+{param}=${param}}}" for param in NULL_PARAMS.values())
 
 # exit statuses of the script that mean the harness, not the scenario, failed
 EXIT_POLICY, EXIT_RELOAD = 90, 91
@@ -32,11 +40,11 @@ _REAL_CASES = "".join(f"{vendor}) module={module} real=yes; insmod {MODULES_DIR}
                       for vendor, module in REAL_VENDORS.items())
 
 SCRIPT = rf"""#!/bin/sh
-# kvmnull-scenario POLICY VENDOR NULL NULL_PMU PROBE: one negative test.
-# Prints harness lines ({LOAD}, {UNLOAD}, probe steps), then the
-# kernel log of the scenario between {DMESG_BEGIN} / {DMESG_END}.
-policy=$1 vendor=$2 null=$3 null_pmu=$4 probe=$5
-echo "{BEGIN} $policy $vendor null=$null null_pmu=$null_pmu"
+# kvmnull-scenario POLICY VENDOR {' '.join(p.upper() for p in NULL_PARAMS.values())} PROBE:
+# one negative test.  Prints harness lines ({LOAD}, {UNLOAD}, probe steps),
+# then the kernel log of the scenario between {DMESG_BEGIN} / {DMESG_END}.
+policy=$1 vendor=$2 {_NULL_ARGS} probe=${len(NULL_PARAMS) + 3}
+echo "{BEGIN} $policy $vendor {_NULL_SHOWN}"
 if [ "$policy" != upstream ]; then
 	echo "$policy" > {MISSING_HOOK} || exit {EXIT_POLICY}
 fi
@@ -44,7 +52,7 @@ dmesg -c > /dev/null
 real=no
 case "$vendor" in
 {_REAL_CASES}*) module=kvm_null
-	insmod {MODULES_DIR}/kvm-null.ko ${{null:+null=$null}} ${{null_pmu:+null_pmu=$null_pmu}} ;;
+	insmod {MODULES_DIR}/kvm-null.ko {_NULL_GIVEN} ;;
 esac
 status=$?
 # a vendor init that returns garbage can make insmod exit 0 with nothing loaded

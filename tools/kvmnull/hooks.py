@@ -183,6 +183,10 @@ class HookSet:
         """Hooks named by a comma list of names and class selectors; unknown names get suggestions."""
         chosen: dict[str, Hook] = {}
         members = [h for h in self.table(table) if h.hook_class is not HookClass.UNCLASSIFIED]
+        if text and text.strip() and not members:
+            raise UsageError(f"{option}: this kernel's ops headers do not classify {table.struct} (no "
+                             f"{OPS_HEADERS[table].rsplit('/', 1)[1]}), so kvm-null cannot leave its hooks NULL",
+                             "pick a kernel that classifies the table (nested ops: 7.x)")
         selectors = class_selectors()
         for token in (t.strip() for t in (text or "").split(",")):
             if not token:
@@ -363,3 +367,20 @@ def load_hooks(source: Path, evaluator: Evaluator) -> HookSet:
             if decl.name not in listed:
                 hooks.append(Hook(table, decl.name, HookClass.UNCLASSIFIED, decl, None, None))
     return HookSet(tuple(hooks))
+
+
+# Since 6.19 kvm.ko exports its vendor interface (kvm_x86_vendor_init(), ...) only to the modules
+# KVM_SUB_MODULES names: a third vendor such as kvm-null cannot link against the kernel's own kvm.ko.
+SUB_MODULES_HEADER = "arch/x86/include/asm/kvm_types.h"
+_SUB_MODULES = re.compile(r"^\s*#\s*define\s+KVM_SUB_MODULES\s+(?P<names>[\w,-]+)\s*$")
+
+
+def vendor_modules(source: Path, evaluator: Evaluator) -> tuple[str, ...] | None:
+    """The modules the target's own kvm.ko exports its vendor interface to; None: to any module."""
+    path = source / SUB_MODULES_HEADER
+    if not path.exists():
+        return None
+    for guarded in preprocess(logical_lines(path.read_text()), evaluator, keep_directives=True):
+        if m := _SUB_MODULES.match(guarded.line.text):
+            return tuple(m.group("names").split(","))
+    return None

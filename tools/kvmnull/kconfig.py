@@ -13,7 +13,7 @@ import io
 import os
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from .cpp import Evaluator
@@ -40,6 +40,41 @@ REQUIREMENTS = (
 )
 
 
+@dataclass(frozen=True)
+class Translation:
+    """A Kconfig construct newer than kconfiglib 14.1, and how it is read instead."""
+
+    construct: str
+    pattern: re.Pattern[str]
+    replacement: str
+    meaning: str
+
+
+# Each is applied as the file is read; the tree on disk stays as the target ships it.
+TRANSLATIONS = (
+    Translation("modules", re.compile(r"^(\s+)modules[ \t]*$", re.M), r"\1option modules",
+                "the MODULES symbol's attribute (6.x), in kconfiglib's older spelling"),
+    Translation("transitional", re.compile(r"^\s+transitional[ \t]*\n", re.M), "",
+                "a symbol kept only to migrate old configs (6.18+), read as a plain promptless one"),
+    Translation("depends on A if B", re.compile(r"^([ \t]+depends on )([^#\n]+?) if ([^#\n]+?)([ \t]*(?:#.*)?)$", re.M),
+                r"\1!(\3) || (\2)\4", "a conditional dependency (7.x), read as its meaning: !B || A"),
+)
+
+
+def translate(text: str) -> tuple[str, dict[str, int]]:
+    """``text`` of a Kconfig file with every construct of :data:`TRANSLATIONS` translated; how many of each."""
+    counts = {}
+    for translation in TRANSLATIONS:
+        text, count = translation.pattern.subn(translation.replacement, text)
+        if count:
+            counts[translation.construct] = count
+    return text, counts
+
+
+def meaning(construct: str) -> str:
+    return next(t.meaning for t in TRANSLATIONS if t.construct == construct)
+
+
 @contextlib.contextmanager
 def _environment(values: dict[str, str]) -> Iterator[None]:
     saved = {k: os.environ.get(k) for k in values}
@@ -60,6 +95,7 @@ class KernelConfig:
 
     values: dict[str, str]
     release: str
+    translated: dict[str, int] = field(default_factory=dict)  # construct -> occurrences translated on reading
 
     def value(self, symbol: str) -> str:
         return self.values.get(symbol, "n")
@@ -96,9 +132,22 @@ def load(source: Path, dotconfig: Path, release: str) -> KernelConfig:
         "HOSTCC": "gcc", "HOSTCXX": "g++", "RUSTC": "rustc", "BINDGEN": "bindgen",
         "KERNELVERSION": version.group(0) if (version := re.match(r"\d+\.\d+(?:\.\d+)?", release)) else release,
     }
+    translated: dict[str, int] = {}
+
+    class Translating(kconfiglib.Kconfig):  # type: ignore[misc]
+        def _open(self, filename: str, mode: str) -> io.TextIOBase:
+            handle: io.TextIOBase = super()._open(filename, mode)
+            if mode != "r" or not os.path.basename(filename).startswith("Kconfig"):
+                return handle
+            with handle:
+                text, counts = translate(handle.read())
+            for construct, count in counts.items():
+                translated[construct] = translated.get(construct, 0) + count
+            return io.StringIO(text)
+
     with _environment(env), contextlib.redirect_stdout(io.StringIO()):
         try:
-            kconf = kconfiglib.Kconfig(str(source / "Kconfig"), warn=False)
+            kconf = Translating(str(source / "Kconfig"), warn=False)
             kconf.load_config(str(dotconfig))
         except (kconfiglib.KconfigError, OSError) as exc:
             raise ConfigError(f"kconfiglib could not load {dotconfig.name}: {exc}",
@@ -107,7 +156,7 @@ def load(source: Path, dotconfig: Path, release: str) -> KernelConfig:
     for name, sym in kconf.syms.items():
         if sym.type in (kconfiglib.BOOL, kconfiglib.TRISTATE, kconfiglib.STRING, kconfiglib.INT, kconfiglib.HEX):
             values[name] = sym.str_value
-    return KernelConfig(values, release)
+    return KernelConfig(values, release, translated)
 
 
 def read_dotconfig(path: Path, release: str = "") -> KernelConfig:

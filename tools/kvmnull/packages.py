@@ -18,6 +18,7 @@ leaves nothing that a later run would trust.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import json
 import os
 import re
@@ -28,7 +29,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import process
+from . import apt, process
 from .errors import PackageError
 from .progress import Progress
 
@@ -42,9 +43,9 @@ PATCHES = Path(__file__).resolve().parents[2] / "kbuild" / "patches"
 SOURCE_MEMBERS = (
     "arch/x86/kvm/",
     "virt/kvm/",
-    "arch/x86/include/asm/kvm_host.h",
-    "arch/x86/include/asm/kvm-x86-ops.h",
-    "arch/x86/include/asm/kvm-x86-pmu-ops.h",
+    "arch/x86/include/asm/kvm*",  # kvm_host.h, the hook tables, kvm_types.h
+    "include/linux/kvm_types.h",  # 7.3's patch widens kvm.ko's internal exports here
+    "kernel/module/main.c",  # how the module loader reports an init's error
     "scripts/",
     "tools/testing/selftests/kselftest.h",
     "tools/testing/selftests/kselftest/",
@@ -119,6 +120,7 @@ class PackageSet:
     series: str
     flavour: str
     packages: tuple[tuple[str, str], ...]
+    view: apt.View = apt.HOST  # the apt view that knows them
 
     @property
     def abi(self) -> str:
@@ -305,12 +307,20 @@ def _run(argv: list[str], progress: Progress, log: Path, stage: str, timeout: fl
 
 
 def resolve(target: Target, cache: Path, progress: Progress) -> PackageSet | None:
-    """Ask apt for the newest complete set; None when apt knows none."""
+    """Ask apt for the newest complete set, first through the host's lists, then (for a series the
+    host does not know) through the private view of newer suites; None when neither knows one."""
     if not shutil.which("apt-cache"):
         raise PackageError("apt-cache not found", "kvmnull fetches Debian packages: run it on Debian or Ubuntu")
+    found = _resolve_in(apt.HOST, target, cache, progress)
+    if found is None:
+        found = _resolve_in(apt.extra_view(cache, progress), target, cache, progress)
+    return found
+
+
+def _resolve_in(view: apt.View, target: Target, cache: Path, progress: Progress) -> PackageSet | None:
     log = cache / "logs" / "apt.log"
-    known = set(_run(["apt-cache", "pkgnames", "linux-"], progress, log, "asking apt for package names",
-                     APT_TIMEOUT).split())
+    known = set(_run(view.argv("apt-cache", "pkgnames", "linux-"), progress, log,
+                     f"asking {view.name} for package names", APT_TIMEOUT).split())
     releases = image_releases(target, sorted(known))
     if not releases:
         return None
@@ -319,13 +329,14 @@ def resolve(target: Target, cache: Path, progress: Progress) -> PackageSet | Non
         wanted |= {f"linux-image-{release}", f"linux-image-{release}-unsigned", f"linux-headers-{release}"}
     catalog: Catalog = {}
     while wanted := {n for n in wanted if n in known and n not in catalog}:
-        catalog.update(parse_show(_run(["apt-cache", "show", *sorted(wanted)], progress, log,
-                                       "asking apt for package details", APT_TIMEOUT)))
+        catalog.update(parse_show(_run(view.argv("apt-cache", "show", *sorted(wanted)), progress, log,
+                                       f"asking {view.name} for package details", APT_TIMEOUT)))
         # then what those depend on: kernel parts, headers-common, kbuild
         wanted = {m.group("name") for stanzas in catalog.values() for stanza in stanzas
                   for alt in re.split(r"[,|]", stanza.depends) if (m := _RELATION.match(alt.strip()))
                   and m.group("name").startswith("linux-")}
-    return choose_set(target, catalog)
+    found = choose_set(target, catalog)
+    return dataclasses.replace(found, view=view) if found else None
 
 
 @contextlib.contextmanager
@@ -376,9 +387,11 @@ def _repair_headers(root: Path, release: str) -> None:
     text = makefile.read_text()
     common = None
     if match := re.search(r"^include\s+/usr/src/(linux-headers-[^/\s]+)/Makefile\s*$", text, re.M):
-        # the Makefile includes the -common one by absolute path: make it relative to itself
+        # it names itself (7.x: KBUILD_OUTPUT) and includes the -common one by absolute path: make
+        # every /usr/src/ path relative to where the Makefile is
         common = match.group(1)
-        makefile.write_text(f"include $(dir $(lastword $(MAKEFILE_LIST)))../{common}/Makefile\n")
+        here = "kvmnull-usr-src := $(abspath $(dir $(lastword $(MAKEFILE_LIST)))..)\n"
+        makefile.write_text(here + text.replace("/usr/src/", "$(kvmnull-usr-src)/"))
     kbuild = sorted((root / "usr" / "lib").glob("linux-kbuild-*"))
     for tree in (headers, *([root / "usr" / "src" / common] if common else [])):
         for name in ("scripts", "tools"):
@@ -388,14 +401,6 @@ def _repair_headers(root: Path, release: str) -> None:
                 link.symlink_to(os.path.relpath(kbuild[0] / name, tree))
             if not (tree / name).exists():
                 raise PackageError(f"headers tree {tree.name} has no usable {name}/", "the package layout changed")
-
-
-def _translate_kconfig(source: Path) -> None:
-    """kconfiglib 14.1 predates the bare ``modules`` keyword: give it the old spelling."""
-    path = source / "kernel" / "module" / "Kconfig"
-    if path.exists():
-        text = path.read_text()
-        path.write_text(re.sub(r"^(\s+)modules$", r"\1option modules", text, flags=re.M))
 
 
 def _extract_source(tarball: Path, dest: Path, series: str, progress: Progress, log: Path) -> None:
@@ -427,9 +432,11 @@ def fetch(target: Target, cache: Path, progress: Progress, offline: bool = False
         )
     entry = cache / "kernels" / pset.abi
     if (entry / MANIFEST).exists():
-        tree = _tree(entry, json.loads((entry / MANIFEST).read_text()))
-        progress.stage("kernel", f"{pset.release} ({pset.version}) is cached")
-        return tree
+        data = json.loads((entry / MANIFEST).read_text())
+        if data.get("source_members") == list(SOURCE_MEMBERS):
+            progress.stage("kernel", f"{pset.release} ({pset.version}) is cached")
+            return _tree(entry, data)
+        progress.note(f"the cached {pset.release} lacks source files this kvmnull reads: fetching it again")
     return _fetch_set(pset, cache, progress)
 
 
@@ -441,7 +448,8 @@ def _fetch_set(pset: PackageSet, cache: Path, progress: Progress) -> KernelTree:
         debs.mkdir()
         progress.stage("kernel", f"downloading {len(pset.packages)} packages of {pset.release} ({pset.version})")
         log = work / "fetch.log"
-        _run(["apt-get", "download", *(f"{name}={version}" for name, version in pset.packages)], progress, log,
+        _run(pset.view.argv("apt-get", "download", *(f"{name}={version}" for name, version in pset.packages)),
+             progress, log,
              f"downloading the packages of {pset.release}", APT_TIMEOUT, cwd=debs)
         root = work / "root"
         root.mkdir()
@@ -456,9 +464,9 @@ def _fetch_set(pset: PackageSet, cache: Path, progress: Progress) -> KernelTree:
         progress.stage("kernel", f"extracting KVM, Kconfig and scripts from {tarball.name}")
         _extract_source(tarball, source, pset.series, progress, log)
         tarball.unlink()
-        _translate_kconfig(source)
-        manifest = {
+        manifest: dict[str, object] = {
             "abi": pset.abi, "release": pset.release, "version": pset.version, "series": pset.series,
+            "suite": apt.suite_of(pset.version), "apt": pset.view.name, "source_members": list(SOURCE_MEMBERS),
             "packages": [f"{name}={version}" for name, version in pset.packages],
             "layout": find_layout(work, pset.release), "fetched_seconds": round(time.monotonic() - started, 1),
         }

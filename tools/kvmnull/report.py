@@ -23,8 +23,8 @@ def _table(verdict: Verdict) -> str:
     nulled = verdict.scenario.nulled
     if verdict.scenario.name.startswith("control"):
         return "control"
-    tables = {h.table.value for h in nulled}
-    return tables.pop() if len(tables) == 1 else "x86+pmu"
+    tables = [t for t in ("x86", "pmu", "nested") if any(h.table.value == t for h in nulled)]
+    return "+".join(tables)  # a bulk case: every table it clears hooks of
 
 
 def _hook(verdict: Verdict) -> str:

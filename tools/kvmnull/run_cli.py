@@ -21,13 +21,15 @@ def cmd_run(args: argparse.Namespace) -> int:
     # reject bad hook names before anything slow happens
     target = load(args, progress)
     hooks = target.hooks
-    nulled = (*hooks.select(Table.X86, args.null, "--null"), *hooks.select(Table.PMU, args.null_pmu, "--null-pmu"))
+    nulled = (*hooks.select(Table.X86, args.null, "--null"), *hooks.select(Table.PMU, args.null_pmu, "--null-pmu"),
+              *hooks.select(Table.NESTED, args.null_nested, "--null-nested"))
     if args.vendor == "kvm-amd" and nulled:
-        raise UsageError("--null/--null-pmu apply to kvm-null only", "drop them, or use --vendor kvm-null")
+        raise UsageError("--null/--null-pmu/--null-nested apply to kvm-null only",
+                         "drop them, or use --vendor kvm-null")
     policy = Policy(args.policy)
     name = "control-" + args.vendor if not nulled else ",".join(h.key for h in nulled)
     scenario = Scenario(name if len(name) < 80 else f"{len(nulled)} hooks", policy, args.vendor, nulled,
-                        probe=not args.no_probe)
+                        probe=not args.no_probe, admitted=policy.patched or target.stock_admits(args.vendor))
     prepared = prepare(args, progress, target, stock=not policy.patched)
     progress.stage("run", f"{scenario.name} under missing_hook={policy.value}")
     with prepared.session("run", progress) as session:
@@ -58,6 +60,8 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser],
     run.add_argument("--null", metavar="HOOKS", help="kvm_x86_ops hooks to leave NULL (names, @mandatory, "
                      "@optional, @ret0, @all)")
     run.add_argument("--null-pmu", metavar="HOOKS", help="kvm_pmu_ops hooks to leave NULL")
+    run.add_argument("--null-nested", metavar="HOOKS",
+                     help="kvm_x86_nested_ops hooks to leave NULL (7.x, where the nested table is classified)")
     run.add_argument("--vendor", choices=("kvm-null", "kvm-amd"), default="kvm-null",
                      help="kvm-amd: the real vendor as a control")
     run.add_argument("--no-probe", action="store_true", help="skip the VM lifecycle probe")

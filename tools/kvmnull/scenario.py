@@ -53,6 +53,9 @@ class Scenario:
     # kvm-null's null= / null_pmu= as given; by default the names of the NULL hooks
     # (a charp parameter holds at most 1024 bytes: bulk cases pass class selectors)
     params: tuple[tuple[str, str], ...] = ()
+    # can the vendor link against this scenario's kvm.ko?  Not so for kvm-null and a 6.19+ kernel's own
+    # kvm.ko, which exports its vendor interface only to kvm-amd and kvm-intel
+    admitted: bool = True
 
     @property
     def mandatory(self) -> frozenset[str]:
@@ -90,8 +93,8 @@ def initramfs_for(build: BuildResult, busybox: Path, dest: Path, stock: Path | N
 
 def scenario_command(scenario: Scenario) -> str:
     return shlex.join([
-        harness.SCRIPT_PATH.rsplit("/", 1)[1], scenario.policy.value, scenario.vendor, scenario.null_param("x86"),
-        scenario.null_param("pmu"), "1" if scenario.probe else "0",
+        harness.SCRIPT_PATH.rsplit("/", 1)[1], scenario.policy.value, scenario.vendor,
+        *(scenario.null_param(table) for table in harness.NULL_PARAMS), "1" if scenario.probe else "0",
     ])
 
 
@@ -117,6 +120,11 @@ class GuestSession:
     _guest: Guest | None = None
     _shut: bool = False
     _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def __post_init__(self) -> None:
+        # the session's log holds its own guests only, one after another: not those of an earlier run
+        self.log_path.parent.mkdir(parents=True, exist_ok=True)
+        self.log_path.write_text("")
 
     @property
     def is_shut(self) -> bool:

@@ -76,17 +76,26 @@ class Facts:
     x86_ops_members: tuple[str, ...]  # every member of struct kvm_x86_ops, hooks or not
     init_ops_members: tuple[str, ...]  # struct kvm_x86_init_ops
     kvm_init_takes_opaque: bool  # kvm_init(void *opaque, ...) before 6.3's rework
+    # the module loader reports an init's -EEXIST as -EBUSY (EEXIST means "already loaded" to user space)
+    loader_eexist_is_ebusy: bool = False
 
     def defines(self, hooks: HookSet) -> dict[str, int]:
         """The macros ``kvm_null_facts.h`` defines, each to 1."""
         names = [f"KVM_NULL_HAVE_{h.table.value}_{h.name}" for h in hooks.hooks]
         names += [f"KVM_NULL_HAVE_X86_OPS_{m}" for m in self.x86_ops_members]
         names += [f"KVM_NULL_HAVE_INIT_OPS_{m}" for m in self.init_ops_members]
+        # a table the target's ops headers classify (nested ops: 7.x), whose hooks null_<table>= may clear
+        names += [f"KVM_NULL_CLASSIFIED_{t.value}" for t in Table
+                  if any(h.hook_class is not HookClass.UNCLASSIFIED for h in hooks.table(t))]
         if self.kvm_init_takes_opaque:
             names.append("KVM_NULL_KVM_INIT_OPAQUE")
+        if self.loader_eexist_is_ebusy:
+            names.append("KVM_NULL_LOADER_EEXIST_IS_EBUSY")
         return dict.fromkeys(names, 1)
 
 
+# do_init_module(): "if (ret == -EEXIST) ret = -EBUSY;" (6.19+)
+_EEXIST_TO_EBUSY = re.compile(r"if\s*\(\s*ret\s*==\s*-EEXIST\s*\)\s*ret\s*=\s*-EBUSY\s*;")
 _KVM_INIT = re.compile(r"^int\s+kvm_init\s*\((?P<params>[^)]*)\)", re.M)
 
 
@@ -97,9 +106,13 @@ def read_facts(source: Path, evaluator: Evaluator) -> Facts:
     init = _KVM_INIT.search(main)
     if init is None:
         raise BuildError("virt/kvm/kvm_main.c defines no kvm_init()", "the target's source changed shape")
+    loader = source / "kernel" / "module" / "main.c"
+    if not loader.exists():
+        raise BuildError(f"{loader} is missing", "refetch the kernel: kvmnull fetch --kernel <series>")
     return Facts(tuple(struct_members(host, "kvm_x86_ops", evaluator)),
                  tuple(struct_members(host, "kvm_x86_init_ops", evaluator)),
-                 init.group("params").replace(" ", "").startswith("void*opaque"))
+                 init.group("params").replace(" ", "").startswith("void*opaque"),
+                 bool(_EEXIST_TO_EBUSY.search(loader.read_text())))
 
 
 def generate_facts(hooks: HookSet, facts: Facts, kernel: str) -> str:

@@ -19,7 +19,7 @@ from . import kconfig, packages
 from .build import BuildResult, build
 from .errors import UsageError
 from .guest import Accel, GuestConfig, choose_accel, qemu_version
-from .hooks import OPS_HEADERS, STRUCT_HEADERS, HookSet, load_hooks
+from .hooks import OPS_HEADERS, STRUCT_HEADERS, SUB_MODULES_HEADER, HookSet, load_hooks, vendor_modules
 from .progress import Progress
 from .scenario import GuestSession, initramfs_for
 
@@ -31,6 +31,11 @@ class Target:
     tree: packages.KernelTree
     config: kconfig.KernelConfig
     hooks: HookSet
+    vendor_modules: tuple[str, ...] | None = None  # whom the image's own kvm.ko exports to; None: anyone
+
+    def stock_admits(self, vendor: str) -> bool:
+        """Can ``vendor`` link against the kernel's own (stock) kvm.ko?"""
+        return self.vendor_modules is None or vendor in self.vendor_modules
 
 
 @dataclass(frozen=True)
@@ -87,13 +92,15 @@ def of_tree(tree: packages.KernelTree, progress: Progress) -> Target:
     result is kept in the cache entry, keyed by the code that derives it and the files it reads."""
     digest = hashlib.sha256()
     for path in (*(Path(__file__).with_name(name) for name in _DERIVED_BY), tree.config,
-                 *(tree.source / header for header in (*OPS_HEADERS.values(), *STRUCT_HEADERS.values()))):
+                 *(tree.source / header for header in (*OPS_HEADERS.values(), *STRUCT_HEADERS.values(),
+                                                                   SUB_MODULES_HEADER))):
         digest.update(path.name.encode() + b"\0" + (path.read_bytes() if path.exists() else b""))
     memo = tree.path / "derived" / f"target-{digest.hexdigest()[:16]}.json"
     try:
         data = json.loads(memo.read_text())
         config = kconfig.KernelConfig(dict(data["config"]), tree.release)
-        return Target(tree, config, HookSet.from_json(data["hooks"]))
+        modules = data["vendor_modules"]
+        return Target(tree, config, HookSet.from_json(data["hooks"]), tuple(modules) if modules is not None else None)
     except FileNotFoundError:
         pass
     except (OSError, ValueError, KeyError, TypeError) as exc:  # damaged: derive again, and say so
@@ -101,11 +108,12 @@ def of_tree(tree: packages.KernelTree, progress: Progress) -> Target:
     progress.stage("kernel", f"evaluating the config and hooks of {tree.release}")
     config = kconfig.load(tree.source, tree.config, tree.release)
     hooks = load_hooks(tree.source, config.evaluator())
+    modules = vendor_modules(tree.source, config.evaluator())
     memo.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.NamedTemporaryFile("w", dir=memo.parent, prefix=f".{memo.name}.", delete=False) as tmp:
-        json.dump({"config": config.values, "hooks": hooks.to_json()}, tmp)
+        json.dump({"config": config.values, "hooks": hooks.to_json(), "vendor_modules": modules}, tmp)
     os.replace(tmp.name, memo)
-    return Target(tree, config, hooks)
+    return Target(tree, config, hooks, modules)
 
 
 def prepare(args: argparse.Namespace, progress: Progress, target: Target, stock: bool = False) -> Prepared:

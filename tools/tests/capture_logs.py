@@ -1,7 +1,7 @@
 """Regenerate tools/tests/test_data/*.log from real guest runs.
 
     python tools/tests/capture_logs.py [NAME...]
-    python tools/tests/capture_logs.py --series SERIES   # upstream-warn-SERIES.log
+    python tools/tests/capture_logs.py --series SERIES   # upstream-*-SERIES.log, warned-SERIES.log
 
 Each log is the raw serial console of a real guest (kernel output included),
 with cache paths replaced by ``$CACHE`` so no machine path is stored.
@@ -22,7 +22,7 @@ from kvmnull import kconfig, packages
 from kvmnull.build import BuildResult, build
 from kvmnull.census import LIFECYCLE
 from kvmnull.guest import Accel, Guest, GuestConfig
-from kvmnull.hooks import Table, load_hooks
+from kvmnull.hooks import HookClass, Table, load_hooks, vendor_modules
 from kvmnull.initramfs import guest_archive
 from kvmnull.progress import Progress
 from kvmnull.scenario import GuestSession, Policy, Scenario, initramfs_for
@@ -100,7 +100,8 @@ def main(argv: list[str]) -> int:
 
 def capture_upstream(tree: packages.KernelTree, built: BuildResult, name: str, tmp: Path,
                      progress: Progress) -> None:
-    """Upstream kvm.ko (Debian's own module): kvm-null with hooks NULL draws its anonymous WARN_ON()."""
+    """Upstream kvm.ko (Debian's own module): kvm-null with hooks NULL draws its anonymous WARN_ON()
+    (from 6.19: the module loader refuses kvm-null the symbols kvm.ko exports to its own vendors only)."""
     stock = tree.module_file("kernel/arch/x86/kvm/kvm")
     modules = {**built.modules(), "kvm.ko": stock}
     archive = guest_archive(busybox_path(), modules, built.programs())
@@ -115,11 +116,27 @@ def capture_upstream(tree: packages.KernelTree, built: BuildResult, name: str, t
 
 
 def capture_series(series: str) -> None:
-    """``upstream-warn-SERIES.log``: the stock kvm.ko of another series."""
+    """The stock kvm.ko of another series (``upstream-warn-SERIES.log``, from 6.19
+    ``upstream-unadmitted-SERIES.log``), and the patched one under missing_hook=warn with a mandatory
+    hook of each classified table NULL (``warned-SERIES.log``)."""
     progress = Progress()
-    tree = packages.fetch(packages.Target(series=series), packages.cache_root(), progress)
+    cache = packages.cache_root()
+    tree = packages.fetch(packages.Target(series=series), cache, progress)
+    config = kconfig.load(tree.source, tree.config, tree.release).evaluator()
+    hooks = load_hooks(tree.source, config)
+    built = build(tree, progress)
     with tempfile.TemporaryDirectory() as tmp:
-        capture_upstream(tree, build(tree, progress), f"upstream-warn-{series}", Path(tmp), progress)
+        stock = "warn" if vendor_modules(tree.source, config) is None else "unadmitted"
+        capture_upstream(tree, built, f"upstream-{stock}-{series}", Path(tmp), progress)
+        nulled = tuple(found for table, name in ((Table.X86, "vcpu_create"), (Table.PMU, "refresh"),
+                                                 (Table.NESTED, "get_state"))
+                       if (found := hooks.find(table, name)) and found.hook_class is HookClass.MANDATORY)
+        initrd = initramfs_for(built, busybox_path(), Path(tmp) / "initrd.cpio")
+        log = Path(tmp) / "warned.log"
+        with GuestSession(GuestConfig(tree.vmlinuz, initrd, Accel.TCG, cpus=1), log, progress,
+                          scenario_timeout=15) as session:
+            session.run(Scenario("warned", Policy.WARN, "kvm-null", nulled, probe=False))
+        (DATA / f"warned-{series}.log").write_bytes(scrub(log, cache))
 
 
 if __name__ == "__main__":

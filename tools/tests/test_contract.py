@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from kvmnull.contract import Outcome, expected, judge, observe
@@ -80,9 +82,9 @@ def test_crash_and_hang(captured_hooks: HookSet) -> None:
 
 def test_scenario_command_quotes_empty_lists(captured_hooks: HookSet) -> None:
     s = scenario(captured_hooks, Policy.WARN, "vcpu_create", "get_cpl")
-    assert scenario_command(s) == "kvmnull-scenario warn kvm-null vcpu_create,get_cpl '' 1"
+    assert scenario_command(s) == "kvmnull-scenario warn kvm-null vcpu_create,get_cpl '' '' 1"
     bulk = Scenario("all", Policy.REFUSE, "kvm-null", s.nulled, params=(("x86", "@mandatory"),))
-    assert scenario_command(bulk) == "kvmnull-scenario refuse kvm-null @mandatory '' 1"
+    assert scenario_command(bulk) == "kvmnull-scenario refuse kvm-null @mandatory '' '' 1"
 
 
 def test_observed_oops_names_title_and_place(captured_hooks: HookSet) -> None:
@@ -110,3 +112,26 @@ def test_a_parser_failure_is_an_error_naming_the_stage(captured_hooks: HookSet,
 def test_observation_carries_the_scenario_time(captured_hooks: HookSet) -> None:
     s = scenario(captured_hooks, Policy.REFUSE, "vcpu_create", "vcpu_free")
     assert observe(ScenarioRun(s, log("refused.log"), 1.25), captured_hooks).seconds == 1.25
+
+
+def test_a_7_3_warn_names_a_hook_of_each_of_the_three_tables() -> None:
+    from kvmnull import kconfig
+    from kvmnull.hooks import load_hooks
+
+    from .conftest import DATA
+
+    captured = DATA / "kernels" / "7.3.4+deb13-cloud-amd64"
+    hooks = load_hooks(captured / "src", kconfig.read_dotconfig(captured / "config").evaluator())
+    nulled = tuple(h for t, n in ((Table.X86, "vcpu_create"), (Table.PMU, "refresh"), (Table.NESTED, "get_state"))
+                   if (h := hooks.find(t, n)))
+    s = Scenario("warned", Policy.WARN, "kvm-null", nulled, probe=False)
+    verdict = judge([(s, observe(ScenarioRun(s, log("warned-7.3.log"), 1.0), hooks))])[0]
+    assert verdict.observation.outcome is Outcome.WARNED
+    assert verdict.observation.named == {"x86.vcpu_create", "pmu.refresh", "nested.get_state"}
+    assert verdict.passed
+
+
+def test_a_vendor_the_stock_kvm_ko_does_not_export_to_is_expected_not_admitted(captured_hooks: HookSet) -> None:
+    s = scenario(captured_hooks, Policy.UPSTREAM, "vcpu_create")
+    assert expected(s) is Outcome.WARNED
+    assert expected(replace(s, admitted=False)) is Outcome.NOT_ADMITTED

@@ -11,6 +11,7 @@ from kvmnull.evidence import (
     Load,
     OptionalNull,
     Probe,
+    Unadmitted,
     VendorRefused,
     Warn,
     clean,
@@ -184,3 +185,24 @@ def test_a_6_1_upstream_warn_resolves_with_the_6_1_header() -> None:
     # upstream 6.1 registers the vendor anyway
     loads = [r for r in of_type(parse(log("upstream-warn-6.1.log")), Load) if r.status is not None]
     assert [(r.module, r.status) for r in loads] == [("kvm-null", 0)]
+
+
+def test_a_7_3_warn_has_the_6_19_first_line_and_names_every_table() -> None:
+    warns = of_type(parse(log("warned-7.3.log")), Warn)
+    # "WARNING: x86.c:7035 at kvm_check_hook+0xc4/0x110 [kvm], CPU#0: insmod/104"
+    assert {(w.file, w.function, w.module) for w in warns} == {("x86.c", "kvm_check_hook", "kvm")}
+    assert [(w.table, w.hook) for w in warns] == [("x86", "vcpu_create"), ("pmu", "refresh"), ("nested", "get_state")]
+    assert all(w.message and "is NULL" in w.message for w in warns)
+    assert [w.taint for w in warns] == ["GOEN", "GWOEN", "GWOEN"]
+    assert release_in(log("warned-7.3.log")) == "7.3.4+deb13-cloud-amd64"
+
+
+def test_a_7_3_stock_kvm_ko_does_not_admit_kvm_null() -> None:
+    records = parse(log("upstream-unadmitted-7.3.log"))
+    denied = of_type(records, Unadmitted)
+    assert {r.namespace for r in denied} == {"module:kvm-amd,kvm-intel"}
+    assert {r.module for r in denied} == {"kvm_null"}
+    assert {"kvm_x86_vendor_init", "kvm_init", "kvm_exit"} <= {r.symbol for r in denied}
+    assert not of_type(records, Warn) and not of_type(records, HookRefused)
+    loads = [r for r in of_type(records, Load) if r.status is not None]
+    assert [(r.module, r.status) for r in loads] == [("kvm-null", 22)]

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from kvmnull import ktap
-from kvmnull.build import REPO, BuildResult, build, patch_files, selftest_names
+from kvmnull.build import REPO, BuildResult, build, copy_for_patching, patch_files, selftest_names
 from kvmnull.cli import main
 from kvmnull.contract import Outcome, observe
 from kvmnull.errors import GuestError
@@ -105,8 +105,7 @@ def test_c_and_patch_are_checkpatch_clean(tree: KernelTree) -> None:
 
 @pytest.mark.build
 def test_patch_applies_cleanly_to_pristine_source(tree: KernelTree, tmp_path: Path) -> None:
-    for sub in ("arch/x86/kvm", "virt/kvm"):
-        subprocess.run(["cp", "-r", "--parents", sub, str(tmp_path)], cwd=tree.source, check=True)
+    copy_for_patching(tree.source, tmp_path, tree.series)
     for patch in patch_files(tree.series):
         result = subprocess.run(["patch", "-p1", "--dry-run", "--batch", "-d", str(tmp_path), "-i", str(patch)],
                                 capture_output=True, text=True)

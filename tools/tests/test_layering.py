@@ -14,8 +14,8 @@ PACKAGE = Path(kvmnull.__file__).resolve().parent
 # lowest first; a module imports only from layers at or below its own
 LAYERS: tuple[tuple[str, ...], ...] = (
     ("errors", "progress", "process", "cpp", "abi", "harness"),  # facts and plumbing
-    ("packages", "kconfig", "hooks"),  # fetch, and what the target says
-    ("stubgen", "build"),  # build
+    ("apt", "packages", "kconfig", "hooks"),  # fetch, and what the target says
+    ("stubgen", "toolchain", "build"),  # build
     ("initramfs",),
     ("guest", "scenario"),  # guest
     ("evidence", "ktap"),  # evidence
