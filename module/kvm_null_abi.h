@@ -26,13 +26,19 @@
 #define KVM_NULL_CALLS_FORMAT	"%s %s %s %s %lld\n"
 
 /*
- * kvm-null's ops tables: the name debugfs gives each, the module parameter
- * that leaves its hooks NULL, and the struct kvm.ko's messages name.
- * null_nested= exists where nested ops are a classified table (7.x).
+ * kvm-null's ops tables, in debugfs order: the name debugfs gives each, the
+ * module parameter that leaves its hooks NULL, and the struct kvm.ko's
+ * messages name.  null_nested= exists where nested ops are a classified
+ * table (7.x).
  */
-#define KVM_NULL_TABLES					\
-	{ "x86", "null", "kvm_x86_ops" },		\
-	{ "pmu", "null_pmu", "kvm_pmu_ops" },		\
-	{ "nested", "null_nested", "kvm_x86_nested_ops" }
+#define KVM_NULL_X86_TABLE	"x86"
+#define KVM_NULL_X86_PARAM	"null"
+#define KVM_NULL_X86_STRUCT	"kvm_x86_ops"
+#define KVM_NULL_PMU_TABLE	"pmu"
+#define KVM_NULL_PMU_PARAM	"null_pmu"
+#define KVM_NULL_PMU_STRUCT	"kvm_pmu_ops"
+#define KVM_NULL_NESTED_TABLE	"nested"
+#define KVM_NULL_NESTED_PARAM	"null_nested"
+#define KVM_NULL_NESTED_STRUCT	"kvm_x86_nested_ops"
 
 #endif /* KVM_NULL_ABI_H */

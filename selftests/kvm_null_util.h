@@ -41,7 +41,9 @@ struct kvm_null_table_names {
 };
 
 static const struct kvm_null_table_names kvm_null_table_names[] = {
-	KVM_NULL_TABLES
+	{ KVM_NULL_X86_TABLE, KVM_NULL_X86_PARAM, KVM_NULL_X86_STRUCT },
+	{ KVM_NULL_PMU_TABLE, KVM_NULL_PMU_PARAM, KVM_NULL_PMU_STRUCT },
+	{ KVM_NULL_NESTED_TABLE, KVM_NULL_NESTED_PARAM, KVM_NULL_NESTED_STRUCT },
 };
 
 /* The names of @table; the test fails on a table kvm_null_abi.h lacks. */
@@ -49,10 +51,10 @@ static inline const struct kvm_null_table_names *table_names(const char *table)
 {
 	size_t i;
 
-	for (i = 0; i < sizeof(kvm_null_table_names) / sizeof(kvm_null_table_names[0]); i++)
+	for (i = 0; i < ARRAY_SIZE(kvm_null_table_names); i++)
 		if (!strcmp(kvm_null_table_names[i].table, table))
 			return &kvm_null_table_names[i];
-	ksft_exit_fail_msg("table %s: expected one of kvm_null_abi.h's KVM_NULL_TABLES\n", table);
+	ksft_exit_fail_msg("table %s: expected one of kvm_null_abi.h's tables\n", table);
 	return NULL;
 }
 

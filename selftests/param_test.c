@@ -33,7 +33,7 @@ int main(void)
 	ksft_print_header();
 	require_patched_kvm_and_no_vendor();
 	set_missing_hook("refuse");
-	ksft_set_plan(7);
+	ksft_set_plan(8);
 
 	rejected("null_unknown_hook", "null=vcpu_creat",
 		 "null=: unknown x86 hook or class 'vcpu_creat'");
@@ -43,6 +43,12 @@ int main(void)
 		 "null_pmu=: unknown pmu hook or class 'vcpu_create'");
 	rejected("null_second_token_bad", "null=vm_destroy,bogus",
 		 "null=: unknown x86 hook or class 'bogus'");
+#ifdef KVM_NULL_CLASSIFIED_nested
+	rejected("null_nested_x86_hook", "null_nested=vcpu_create",
+		 "null_nested=: unknown nested hook or class 'vcpu_create'");
+#else
+	ksft_test_result_skip("null_nested_x86_hook: kvm-null has null_nested= from 7.x on\n");
+#endif
 
 	kmsg = kmsg_open();
 	log[0] = '\0';

@@ -34,12 +34,18 @@ int main(void)
 	ksft_print_header();
 	require_patched_kvm_and_no_vendor();
 	set_missing_hook("warn");
-	ksft_set_plan(3);
+	ksft_set_plan(4);
 
 	warned("warn_x86_hook", "null=vcpu_create",
 	       "vendor kvm_null: mandatory kvm_x86_ops.vcpu_create is NULL");
 	warned("warn_pmu_hook", "null_pmu=refresh",
 	       "vendor kvm_null: mandatory kvm_pmu_ops.refresh is NULL");
+#ifdef KVM_NULL_CLASSIFIED_nested
+	warned("warn_nested_hook", "null_nested=get_state",
+	       "vendor kvm_null: mandatory kvm_x86_nested_ops.get_state is NULL");
+#else
+	ksft_test_result_skip("warn_nested_hook: nested ops are not a classified table before 7.x\n");
+#endif
 	taint = taint_flags();
 	if (warned_before_start())
 		ksft_test_result_skip("tainted_W: kernel already tainted W at start\n");

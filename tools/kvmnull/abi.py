@@ -60,11 +60,11 @@ def parse(header: str, probe: str) -> Abi:
     steps = tuple(re.findall(r'\[STEP_\w+\]\s*=\s*"(\w+)"', table.group(1))) if table else ()
     if not steps:
         raise ParseError(f"{PROBE.name} has no step_names[] table", "restore it from version control")
-    tables = re.findall(r'\{\s*"(\w+)",\s*"(\w+)",\s*"(\w+)"\s*\}', _macro_body(header, "KVM_NULL_TABLES"))
-    if not tables:
-        raise ParseError(f"{HEADER.name}: KVM_NULL_TABLES lists no table")
-    return Abi(int(number.group(1), 0), _string(header, "KVM_NULL_DEBUGFS_CALLS"), steps,
-               {table: param for table, param, _ in tables})
+    prefixes = re.findall(r"^#define\s+KVM_NULL_(\w+)_TABLE\b", header, re.M)
+    if not prefixes:
+        raise ParseError(f"{HEADER.name} defines no KVM_NULL_<T>_TABLE", "restore it from version control")
+    params = {_string(header, f"KVM_NULL_{p}_TABLE"): _string(header, f"KVM_NULL_{p}_PARAM") for p in prefixes}
+    return Abi(int(number.group(1), 0), _string(header, "KVM_NULL_DEBUGFS_CALLS"), steps, params)
 
 
 @functools.cache
