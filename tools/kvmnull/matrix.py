@@ -129,7 +129,16 @@ def series_summary(results: Sequence[SeriesResult]) -> str:
     for result in results:
         for (table, cls), (total, passed) in report.group_counts(result.verdicts).items():
             groups.setdefault((table, cls), {})[result.release] = f"{passed}/{total}"
-    rows = [[table, cls, *(cells.get(r.release, "-") for r in results)] for (table, cls), cells in groups.items()]
+    tables = ["control", *(t.value for t in Table)]
+    classes = [c.value for c in HookClass]
+
+    def order(key: tuple[str, str]) -> tuple[int, int]:  # controls, each table by class, then bulk cases
+        table, cls = key
+        return (tables.index(table) if table in tables else len(tables),
+                classes.index(cls) if cls in classes else len(classes))
+
+    rows = [[table, cls, *(groups[(table, cls)].get(r.release, "-") for r in results)]
+            for table, cls in sorted(groups, key=order)]
     totals = [sum(v.passed for v in r.verdicts) for r in results]
     rows.append(["all", "", *(f"{t}/{len(r.verdicts)}" for t, r in zip(totals, results, strict=True))])
     return tabulate(rows, headers=["table", "class", *(r.release for r in results)], disable_numparse=True)
