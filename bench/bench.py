@@ -98,11 +98,14 @@ def main() -> int:
         for series in supported_series():
             if series == DEFAULT_SERIES:
                 continue
+            userlands = set((cache / "userlands").glob("*"))
             series_cold, _ = timed(["build", "-q", "--kernel", series], env)
+            made = sorted(set((cache / "userlands").glob("*")) - userlands)
             series_report = logs / f"matrix-{series}.json"
             series_matrix, _ = timed(["matrix", "-q", "--failures-only", "--kernel", series, "--json",
                                       str(series_report), "--log-dir", str(logs)], env)
-            others.append((series, series_cold, series_matrix, json.loads(series_report.read_text())))
+            others.append((series, series_cold, series_matrix, json.loads(series_report.read_text()),
+                           f", making the {made[0].name.split('-')[0]} userland it builds in" if made else ""))
     finally:
         if not args.cache:
             shutil.rmtree(cache, ignore_errors=True)
@@ -125,10 +128,10 @@ def main() -> int:
          f"{mean_seconds(data, 'control-kvm-amd'):.2f} s"),
         ("kvm-null control (mean of both policies)", f"{mean_seconds(data, 'control-kvm-null'):.2f} s"),
     ]
-    for series, series_cold, series_matrix, series_data in others:
+    for series, series_cold, series_matrix, series_data, userland in others:
         total = len(series_data["scenarios"])
         rows += [
-            (f"{series}: cold build (fetch, build the three modules) of {series_data['kernel']}",
+            (f"{series}: cold build (fetch{userland}, build the three modules) of {series_data['kernel']}",
              f"{series_cold:.1f} s"),
             (f"{series}: warm full matrix ({total} scenarios, "
              f"{sum(s['pass'] for s in series_data['scenarios'])} passed)", f"{series_matrix:.1f} s"),

@@ -90,6 +90,16 @@ def test_series_builds_warning_free_with_its_patch_applying_cleanly(series_tree:
         checked = subprocess.run(["perl", str(checkpatch), "--no-tree", "--strict", "--quiet", str(patch)],
                                  capture_output=True, text=True)
         assert checked.returncode == 0, checked.stdout
+    # the C of kvm-null and the selftests, by this series' own checkpatch too
+    repo = Path(__file__).resolve().parents[2]
+    for path in sorted([*(repo / "module").glob("*.[ch]"), *(repo / "selftests").glob("*.[ch]")]):
+        checked = subprocess.run(["perl", str(checkpatch), "--no-tree", "--strict", "--quiet", "-f", str(path)],
+                                 capture_output=True, text=True)
+        assert checked.returncode == 0, f"{path.name}:\n{checked.stdout}"
+    # built with the compiler the kernel names: bookworm's gcc-12 on the host; 7.3's gcc-14 needs a trixie
+    # userland (its kbuild wants glibc 2.38, bookworm has 2.36)
+    compiler, where = {"6.1": ("gcc-12", "in the host"), "7.3": ("gcc-14", "in the trixie userland")}[series]
+    assert series_build.toolchain.startswith(f"x86_64-linux-gnu-{compiler} {where}"), series_build.toolchain
 
 
 @pytest.mark.guest
