@@ -150,6 +150,7 @@ def _inputs(tree: KernelTree) -> list[Path]:
     return [
         *patch_files(tree.series),
         REPO / "kbuild" / "kvm.Kbuild",
+        *sorted((REPO / "kbuild" / "knockout").glob("*.[ch]")),
         *sorted((REPO / "module").glob("*.[ch]")),
         REPO / "module" / "Kbuild",
         *sorted(p for p in SELFTESTS.iterdir() if p.is_file()),
@@ -237,6 +238,8 @@ def _build_in(work: Path, log: Path, tree: KernelTree, chain: toolchain.Toolchai
     _apply_patches(tree.series, src, log, progress)
     kvm_dir = src / "arch" / "x86" / "kvm"
     shutil.copy(REPO / "kbuild" / "kvm.Kbuild", kvm_dir / "Kbuild")
+    for part in sorted((REPO / "kbuild" / "knockout").glob("*.[ch]")):  # kvm-amd's test-only knockout=
+        shutil.copy(part, kvm_dir / "svm" / part.name)
 
     common = ["make", "-C", str(tree.headers), f"-j{jobs}", "CONFIG_DEBUG_INFO_BTF_MODULES="]
     progress.stage("build", f"kvm.ko and kvm-amd.ko (-j{jobs}; kvm-intel is skipped: no VMX under TCG)")

@@ -44,12 +44,18 @@ _WARNINGS = (
         r"WARNING: CPU: (?P<cpu>\d+) PID: (?P<pid>\d+) at (?P<file>\S+?):(?P<line>\d{1,9}) "
         r"(?P<function>[\w.]+)\+0x[0-9a-f]+/0x[0-9a-f]+(?: \[(?P<module>[\w-]+)\])?"
     ),
-    # 6.19 on: "WARNING: x86.c:7035 at kvm_check_hook+0xc4/0x110 [kvm], CPU#0: insmod/681"
+    # 6.19 on: "WARNING: x86.c:7035 at kvm_check_hook+0xc4/0x110 [kvm], CPU#0: insmod/681"; the file
+    # may be absent ("WARNING: at FUNC+..."), and some architectures print the WARN_ON() condition
+    # in brackets first ("WARNING: [!ptr] file.c:12 at ...")
     re.compile(
-        r"WARNING: (?P<file>\S+?):(?P<line>\d{1,9}) at (?P<function>[\w.]+)\+0x[0-9a-f]+/0x[0-9a-f]+"
+        r"WARNING: (?:\[(?P<cond>[^\]\r\n]{1,200})\] )?(?:(?P<file>\S+?):(?P<line>\d{1,9}) )?"
+        r"at (?P<function>[\w.]+)\+0x[0-9a-f]+/0x[0-9a-f]+"
         r"(?: \[(?P<module>[\w-]+)\])?, CPU#(?P<cpu>\d+): .{0,32}?/(?P<pid>\d{1,9})"
     ),
 )
+# a WARN_ON() condition that tests a hook: "!kvm_x86_ops.vcpu_create" (x86 prints it after "cut here")
+_CONDITION_HOOK = re.compile(r"^!\s*\(?\s*(?P<ops>kvm_x86_ops|kvm_pmu_ops|kvm_nested_ops)\.(?P<hook>\w+)\s*\)?\s*$")
+_CONDITION_TABLES = {"kvm_x86_ops": "x86", "kvm_pmu_ops": "pmu", "kvm_nested_ops": "nested"}
 _TAINTED = re.compile(r"\bTainted: (?P<flags>[A-Z ]+?)(?=\s+\d+\.\d+|\s*$|\s+#)")
 _CRASH = re.compile(
     r"(?P<title>BUG: [^\r\n]+|Oops: [^\r\n]+|general protection fault[^\r\n]*|"
@@ -183,20 +189,27 @@ class Warn(Record):
     """A WARN splat; ``table``/``hook`` when its message or its header line names one."""
 
     kind: ClassVar[Kind] = Kind.WARN
-    file: str
-    source_line: int
+    file: str | None  # None: a 6.19+ WARN printed without its file ("WARNING: at FUNC+...")
+    source_line: int | None
     function: str
     module: str | None = None
     message: str | None = None  # the WARN() text printed before the splat
     table: str | None = None
     hook: str | None = None
     taint: str | None = None
+    condition: str | None = None  # the WARN_ON() condition, where the kernel prints it (6.19+, DETAILED)
+
+    @property
+    def title(self) -> str:
+        """As kernel developers name it: ``WARNING in FUNC``."""
+        return f"WARNING in {self.function}"
 
     def summary(self) -> str:
         module = f" [{self.module}]" if self.module else ""
         hook = f"{self.table}.{self.hook}" if self.hook else "?"
         taint = f" taint {self.taint}" if self.taint else ""
-        return f"WARN at {self.file}:{self.source_line} {self.function}{module} -> hook {hook}{taint}"
+        where = f"{self.file}:{self.source_line} " if self.file else ""
+        return f"WARN at {where}{self.function}{module} -> hook {hook}{taint}"
 
 
 @dataclass(frozen=True)
@@ -367,14 +380,21 @@ class _State:
     def _warn(self, m: re.Match[str], line: str, number: int) -> Warn:
         table = hook = None
         message = self.message or None
+        file = m.group("file")
+        source_line = int(m.group("line")) if m.group("line") else None
+        condition = m.groupdict().get("cond")
+        if message and _CONDITION_HOOK.match(message.strip()):
+            condition, message = message.strip(), None  # x86 prints the condition as its own line
         if message and (r := _REFUSED_HOOK.search(message)):
             table, hook = _table(r.group("table")), r.group("hook")
-        elif self.hooks:
-            found = self.hooks.at_header(m.group("file"), int(m.group("line")))
+        elif condition and (c := _CONDITION_HOOK.match(condition.strip())):
+            table, hook = _CONDITION_TABLES[c.group("ops")], c.group("hook")
+        elif self.hooks and file and source_line is not None:
+            found = self.hooks.at_header(file, source_line)
             if found:
                 table, hook = found.table.value, found.name
-        return Warn(number, line, m.group("file"), int(m.group("line")), m.group("function"),
-                    module=m.group("module"), message=message, table=table, hook=hook)
+        return Warn(number, line, file, source_line, m.group("function"), module=m.group("module"),
+                    message=message, table=table, hook=hook, condition=condition)
 
     def _attach_taint(self, flags: str) -> None:
         index = self.last_warn

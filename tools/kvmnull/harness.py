@@ -36,15 +36,17 @@ MISSING_HOOK = "/sys/module/kvm/parameters/missing_hook"
 
 SETUP = " && ".join(f"insmod {MODULES_DIR}/{name}" for name in KVM_MODULES)
 
-_REAL_CASES = "".join(f"{vendor}) module={module} real=yes; insmod {MODULES_DIR}/{vendor}.ko ;;\n"
-                      for vendor, module in REAL_VENDORS.items())
+# a real vendor's test-only parameter (kbuild/knockout/knockout.c) that leaves table.hook names NULL
+KNOCKOUT = "knockout"
+_REAL_CASES = "".join(f"{vendor}) module={module} real=yes\n\tinsmod {MODULES_DIR}/{vendor}.ko "
+                      f"${{{KNOCKOUT}:+{KNOCKOUT}=${KNOCKOUT}}} ;;\n" for vendor, module in REAL_VENDORS.items())
 
 SCRIPT = rf"""#!/bin/sh
-# kvmnull-scenario POLICY VENDOR {' '.join(p.upper() for p in NULL_PARAMS.values())} PROBE:
+# kvmnull-scenario POLICY VENDOR {' '.join(p.upper() for p in NULL_PARAMS.values())} {KNOCKOUT.upper()} PROBE:
 # one negative test.  Prints harness lines ({LOAD}, {UNLOAD}, probe steps),
 # then the kernel log of the scenario between {DMESG_BEGIN} / {DMESG_END}.
-policy=$1 vendor=$2 {_NULL_ARGS} probe=${len(NULL_PARAMS) + 3}
-echo "{BEGIN} $policy $vendor {_NULL_SHOWN}"
+policy=$1 vendor=$2 {_NULL_ARGS} {KNOCKOUT}=${len(NULL_PARAMS) + 3} probe=${len(NULL_PARAMS) + 4}
+echo "{BEGIN} $policy $vendor {_NULL_SHOWN} {KNOCKOUT}=${KNOCKOUT}"
 if [ "$policy" != upstream ]; then
 	echo "$policy" > {MISSING_HOOK} || exit {EXIT_POLICY}
 fi

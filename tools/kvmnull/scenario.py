@@ -63,10 +63,17 @@ class Scenario:
         return frozenset(h.key for h in self.nulled if h.hook_class is HookClass.MANDATORY)
 
     def null_param(self, table: str) -> str:
+        """kvm-null's null_<table>= value."""
+        if self.vendor != "kvm-null":
+            return ""
         given = dict(self.params)
         if table in given:
             return given[table]
         return ",".join(h.name for h in self.nulled if h.table.value == table)
+
+    def knockout_param(self) -> str:
+        """A real vendor's knockout= value: the NULL hooks as table.hook."""
+        return "" if self.vendor == "kvm-null" else ",".join(h.key for h in self.nulled)
 
 
 @dataclass(frozen=True)
@@ -94,7 +101,8 @@ def initramfs_for(build: BuildResult, busybox: Path, dest: Path, stock: Path | N
 def scenario_command(scenario: Scenario) -> str:
     return shlex.join([
         harness.SCRIPT_PATH.rsplit("/", 1)[1], scenario.policy.value, scenario.vendor,
-        *(scenario.null_param(table) for table in harness.NULL_PARAMS), "1" if scenario.probe else "0",
+        *(scenario.null_param(table) for table in harness.NULL_PARAMS), scenario.knockout_param(),
+        "1" if scenario.probe else "0",
     ])
 
 

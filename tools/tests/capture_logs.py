@@ -137,6 +137,15 @@ def capture_series(series: str) -> None:
                           scenario_timeout=15) as session:
             session.run(Scenario("warned", Policy.WARN, "kvm-null", nulled, probe=False))
         (DATA / f"warned-{series}.log").write_bytes(scrub(log, cache))
+        # the real vendor against the stock kvm.ko: kvm-amd's knockout= leaves vcpu_create NULL, and
+        # upstream's anonymous WARN_ON() points at its line of kvm-x86-ops.h
+        stock_initrd = initramfs_for(built, busybox_path(), Path(tmp) / "stock.cpio",
+                                     tree.module_file("kernel/arch/x86/kvm/kvm"))
+        log = Path(tmp) / "knockout.log"
+        with GuestSession(GuestConfig(tree.vmlinuz, stock_initrd, Accel.TCG, cpus=1), log, progress,
+                          scenario_timeout=15) as session:
+            session.run(Scenario("knockout", Policy.UPSTREAM, "kvm-amd", nulled[:1], probe=False))
+        (DATA / f"upstream-knockout-{series}.log").write_bytes(scrub(log, cache))
 
 
 if __name__ == "__main__":

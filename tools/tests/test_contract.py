@@ -82,9 +82,12 @@ def test_crash_and_hang(captured_hooks: HookSet) -> None:
 
 def test_scenario_command_quotes_empty_lists(captured_hooks: HookSet) -> None:
     s = scenario(captured_hooks, Policy.WARN, "vcpu_create", "get_cpl")
-    assert scenario_command(s) == "kvmnull-scenario warn kvm-null vcpu_create,get_cpl '' '' 1"
+    assert scenario_command(s) == "kvmnull-scenario warn kvm-null vcpu_create,get_cpl '' '' '' 1"
+    # a real vendor gets them as its knockout=, table.hook
+    amd = replace(s, vendor="kvm-amd")
+    assert scenario_command(amd) == "kvmnull-scenario warn kvm-amd '' '' '' x86.vcpu_create,x86.get_cpl 1"
     bulk = Scenario("all", Policy.REFUSE, "kvm-null", s.nulled, params=(("x86", "@mandatory"),))
-    assert scenario_command(bulk) == "kvmnull-scenario refuse kvm-null @mandatory '' '' 1"
+    assert scenario_command(bulk) == "kvmnull-scenario refuse kvm-null @mandatory '' '' '' 1"
 
 
 def test_observed_oops_names_title_and_place(captured_hooks: HookSet) -> None:

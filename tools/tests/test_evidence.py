@@ -206,3 +206,19 @@ def test_a_7_3_stock_kvm_ko_does_not_admit_kvm_null() -> None:
     assert not of_type(records, Warn) and not of_type(records, HookRefused)
     loads = [r for r in of_type(records, Load) if r.status is not None]
     assert [(r.module, r.status) for r in loads] == [("kvm-null", 22)]
+
+
+def test_a_7_3_anonymous_upstream_warn_resolves_through_the_7_3_header() -> None:
+    from kvmnull import kconfig
+    from kvmnull.hooks import load_hooks
+
+    from .conftest import DATA
+
+    captured = DATA / "kernels" / "7.3.4+deb13-cloud-amd64"
+    hooks_7_3 = load_hooks(captured / "src", kconfig.read_dotconfig(captured / "config").evaluator())
+    text = log("upstream-knockout-7.3.log")  # the stock kvm.ko, kvm-amd with knockout=x86.vcpu_create
+    warns = of_type(parse(text, hooks_7_3), Warn)
+    assert [(w.file, w.source_line, w.function, w.module, w.table, w.hook) for w in warns] == [
+        ("arch/x86/include/asm/kvm-x86-ops.h", 27, "kvm_x86_vendor_init", "kvm", "x86", "vcpu_create")]
+    assert warns[0].message is None and warns[0].title == "WARNING in kvm_x86_vendor_init"
+    assert release_in(text) == "7.3.4+deb13-cloud-amd64"

@@ -467,3 +467,36 @@ def test_a_failing_selftest_leaves_no_vendor_behind(guest_config: GuestConfig, t
         # so the next test runs instead of skipping with "a KVM vendor is already registered"
         output, status = guest.run("optional_null_test", timeout=60, stage="the next test")
     assert status == 0 and not ktap.parse(output).count(ktap.Status.SKIP), output
+
+
+@pytest.mark.guest
+def test_a_real_vendor_with_hooks_knocked_out_is_refused_by_name_and_unwinds_cleanly(
+        guest_config: GuestConfig, hooks: HookSet, tmp_path: Path) -> None:
+    vcpu_create, get_cpl, refresh, vm_destroy = (hooks.find(t, n) for t, n in (
+        (Table.X86, "vcpu_create"), (Table.X86, "get_cpl"), (Table.PMU, "refresh"), (Table.X86, "vm_destroy")))
+    assert vcpu_create and get_cpl and refresh and vm_destroy
+    with GuestSession(guest_config, tmp_path / "console.log", Progress(quiet=True)) as session:
+        refused = session.run(Scenario("knockout", Policy.REFUSE, "kvm-amd", (vcpu_create, get_cpl, refresh)))
+        # nothing of the refused kvm-amd is left behind: the complete one registers and runs a VM
+        complete = session.run(Scenario("control-kvm-amd", Policy.REFUSE, "kvm-amd"))
+        # an optional hook knocked out: SVM itself clears some for absent features, kvm-amd registers
+        optional = session.run(Scenario("optional", Policy.REFUSE, "kvm-amd", (vm_destroy,)))
+    observed = observe(refused, hooks)
+    assert observed.outcome is Outcome.REFUSED
+    assert observed.named == {"x86.vcpu_create", "x86.get_cpl", "pmu.refresh"}
+    assert "vendor kvm_amd refused: 3 mandatory hooks NULL" in refused.output
+    assert observe(complete, hooks).outcome is Outcome.LOADED
+    assert "kvmnull-probe: step run ok" in complete.output
+    assert observe(optional, hooks).outcome is Outcome.LOADED
+    assert "kvm_amd: knockout: x86.vm_destroy left NULL" in optional.output
+
+
+@pytest.mark.guest
+def test_a_real_vendor_rejects_an_unknown_knockout_naming_it(guest_config: GuestConfig, hooks: HookSet,
+                                                              tmp_path: Path) -> None:
+    with GuestSession(guest_config, tmp_path / "console.log", Progress(quiet=True)) as session:
+        guest = session.guest()
+        output, _ = guest.run("insmod /modules/kvm-amd.ko knockout=x86.vcpu_creat; echo status=$?; dmesg",
+                              timeout=30, stage="bad knockout")
+    assert "status=0" not in output
+    assert "knockout=: unknown hook 'x86.vcpu_creat' (table.hook; tables x86, pmu)" in output
