@@ -44,7 +44,7 @@ int main(void)
 	warned("warn_nested_hook", "null_nested=get_state",
 	       "vendor kvm_null: mandatory kvm_x86_nested_ops.get_state is NULL");
 #else
-	ksft_test_result_skip("warn_nested_hook: nested ops are not a classified table before 7.x\n");
+	ksft_test_result_skip("warn_nested_hook: no nested-ops contract before 7.x\n");
 #endif
 	taint = taint_flags();
 	if (warned_before_start())

@@ -94,7 +94,8 @@ def test_kvm_null_builds_warning_free_with_w1(built: BuildResult) -> None:
 @pytest.mark.build
 def test_c_and_patch_are_checkpatch_clean(tree: KernelTree) -> None:
     checkpatch = tree.source / "scripts" / "checkpatch.pl"
-    files = [*sorted((REPO / "module").glob("*.[ch]")), *sorted((REPO / "selftests").glob("*.c"))]
+    files = [*sorted((REPO / "module").glob("*.[ch]")), *sorted((REPO / "selftests").glob("*.[ch]")),
+             *sorted((REPO / "kbuild" / "knockout").glob("*.[ch]"))]
     for path in [*files, *patch_files(tree.series)]:
         args = ["perl", str(checkpatch), "--no-tree", "--strict", "--quiet"]
         args += [str(path)] if path.suffix == ".patch" else ["-f", str(path)]
