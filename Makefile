@@ -31,6 +31,7 @@ run: setup
 test: setup lint
 	$(KVMNULL) fetch
 	$(KVMNULL) fetch --kernel 6.1
+	$(KVMNULL) fetch --kernel 7.2
 	$(KVMNULL) fetch --kernel 7.3
 	$(VENV)/bin/pytest -ra
 

@@ -77,6 +77,18 @@ def suite_of(version: str) -> str | None:
     return CODENAMES.get(match.group(1)) if match else None
 
 
+_MADISON = re.compile(r"^\s*(?P<package>\S+)\s*\|\s*(?P<version>\S+)\s*\|\s*\S+\s+(?P<suite>[\w-]+)/\w+", re.M)
+
+
+def suite_in_madison(text: str, package: str, version: str) -> str | None:
+    """The suite whose userland built ``package`` at ``version``, from ``apt-cache madison`` output:
+    the archive it comes from, without -backports/-security/-updates (trixie-backports -> trixie)."""
+    for m in _MADISON.finditer(text.replace("\r", "")):
+        if m.group("package") == package and m.group("version") == version:
+            return re.sub(r"-(?:backports|security|updates|proposed-updates)$", "", m.group("suite"))
+    return None
+
+
 def extra_view(cache: Path, progress: Progress, mirror: str | None = None) -> View:
     """The private view of :data:`EXTRA_SUITES`, its package lists fetched when missing or stale."""
     base = cache / "apt"

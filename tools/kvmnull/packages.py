@@ -226,6 +226,7 @@ class KernelTree:
     version: str
     series: str
     layout: dict[str, str]  # vmlinuz, config, modules, headers: paths relative to ``path``
+    suite: str | None = None  # the Debian suite whose userland built it (sid, trixie, bookworm)
 
     @property
     def abi(self) -> str:
@@ -364,7 +365,9 @@ def _tree(path: Path, data: dict[str, object]) -> KernelTree:
     layout = data.get("layout")
     if not isinstance(layout, dict):  # an entry of an older kvmnull: find its parts again
         layout = find_layout(path, release)
-    return KernelTree(path, release, version, series, {str(k): str(v) for k, v in layout.items()})
+    suite = data.get("suite")
+    return KernelTree(path, release, version, series, {str(k): str(v) for k, v in layout.items()},
+                      str(suite) if suite else None)
 
 
 def cached_trees(cache: Path) -> list[KernelTree]:
@@ -451,6 +454,10 @@ def _fetch_set(pset: PackageSet, cache: Path, progress: Progress) -> KernelTree:
         _run(pset.view.argv("apt-get", "download", *(f"{name}={version}" for name, version in pset.packages)),
              progress, log,
              f"downloading the packages of {pset.release}", APT_TIMEOUT, cwd=debs)
+        image = pset.packages[0][0]
+        madison = _run(pset.view.argv("apt-cache", "madison", image), progress, log,
+                       f"asking {pset.view.name} which suite {image} comes from", APT_TIMEOUT)
+        suite = apt.suite_in_madison(madison, image, pset.version) or apt.suite_of(pset.version)
         root = work / "root"
         root.mkdir()
         for deb in sorted(debs.glob("*.deb")):
@@ -466,7 +473,7 @@ def _fetch_set(pset: PackageSet, cache: Path, progress: Progress) -> KernelTree:
         tarball.unlink()
         manifest: dict[str, object] = {
             "abi": pset.abi, "release": pset.release, "version": pset.version, "series": pset.series,
-            "suite": apt.suite_of(pset.version), "apt": pset.view.name, "source_members": list(SOURCE_MEMBERS),
+            "suite": suite, "apt": pset.view.name, "source_members": list(SOURCE_MEMBERS),
             "packages": [f"{name}={version}" for name, version in pset.packages],
             "layout": find_layout(work, pset.release), "fetched_seconds": round(time.monotonic() - started, 1),
         }

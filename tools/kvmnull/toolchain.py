@@ -137,7 +137,7 @@ def _checked(chain: Toolchain) -> Toolchain:
 
 
 def _suite(tree: KernelTree) -> str:
-    suite = apt.suite_of(tree.version)
+    suite = tree.suite or apt.suite_of(tree.version)
     if suite is None:
         raise BuildError(f"{tree.release} ({tree.version}): cannot tell which Debian suite built it, and the "
                          "host cannot build for it", f"install its compiler ({wanted_compiler(tree)[0]}) on the host")

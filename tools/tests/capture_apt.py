@@ -1,10 +1,12 @@
 """Regenerate tools/tests/test_data/apt-*.txt from the archive, through the machine's apt.
 
     python tools/tests/capture_apt.py SERIES...
+    python tools/tests/capture_apt.py --madison   # apt-madison.txt, through the host's and the private view
 
 For each series: ``apt-pkgnames-linux.txt`` (every linux-* package name apt
 knows) and ``apt-show-SERIES.txt`` (``apt-cache show`` of what resolution
-reads for that series), the input of ``packages.choose_set``.
+reads for that series), the input of ``packages.choose_set``.  ``--madison``:
+which suite the image of each cached kernel comes from, as apt says it.
 """
 
 from __future__ import annotations
@@ -43,5 +45,21 @@ def main(argv: list[str]) -> int:
     return 0
 
 
+def madison() -> int:
+    from kvmnull.apt import HOST, extra_view
+    from kvmnull.progress import Progress
+
+    cache = packages.cache_root()
+    views = (HOST, extra_view(cache, Progress(quiet=True)))
+    text = ""
+    for tree in packages.cached_trees(cache):
+        for view in views:
+            for name in (f"linux-image-{tree.release}-unsigned", f"linux-image-{tree.release}"):
+                text += subprocess.run(view.argv("apt-cache", "madison", name), capture_output=True,
+                                       text=True, check=True).stdout
+    (DATA / "apt-madison.txt").write_text(text)
+    return 0
+
+
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))
+    sys.exit(madison() if sys.argv[1:] == ["--madison"] else main(sys.argv[1:]))

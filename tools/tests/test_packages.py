@@ -117,3 +117,13 @@ def test_the_suite_a_kernel_was_built_for_comes_from_its_version() -> None:
     assert {suite_of(v) for v in images("6.12")} == {"bookworm"}  # bookworm-security's ~deb12u builds
     assert {suite_of(v) for v in images("6.1")} == {None}  # bookworm's own: no suite in the version
     assert suite_of("7.3.4-1~bpo13+1") == "trixie"  # trixie-backports, as the 7.3 manifest records it
+
+
+def test_the_suite_a_fetched_kernel_comes_from_is_what_apt_says() -> None:
+    from kvmnull.apt import suite_in_madison
+
+    text = (DATA / "apt-madison.txt").read_text()
+    assert suite_in_madison(text, "linux-image-7.2.13+deb14-cloud-amd64", "7.2.13-1") == "sid"
+    assert suite_in_madison(text, "linux-image-7.3.4+deb13-cloud-amd64", "7.3.4-1~bpo13+1") == "trixie"
+    assert suite_in_madison(text, "linux-image-6.1.0-56-cloud-amd64-unsigned", "6.1.192-2") == "bookworm"
+    assert suite_in_madison(text, "linux-image-6.1.0-56-cloud-amd64-unsigned", "6.1.191-1") is None

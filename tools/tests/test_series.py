@@ -99,7 +99,8 @@ def test_series_builds_warning_free_with_its_patch_applying_cleanly(series_tree:
         assert checked.returncode == 0, f"{path.name}:\n{checked.stdout}"
     # built with the compiler the kernel names: bookworm's gcc-12 on the host; 7.3's gcc-14 needs a trixie
     # userland (its kbuild wants glibc 2.38, bookworm has 2.36)
-    compiler, where = {"6.1": ("gcc-12", "in the host"), "7.3": ("gcc-14", "in the trixie userland")}[series]
+    compiler, where = {"6.1": ("gcc-12", "in the host"), "7.2": ("gcc-16", "in the sid userland"),
+                       "7.3": ("gcc-14", "in the trixie userland")}[series_tree.series]
     assert series_build.toolchain.startswith(f"x86_64-linux-gnu-{compiler} {where}"), series_build.toolchain
 
 
@@ -121,9 +122,10 @@ def test_series_one_scenario_per_outcome(series: str, series_build: BuildResult,
                                          observed: str, capsys: pytest.CaptureFixture[str]) -> None:
     # Debian's own kvm.ko: an anonymous WARN up to 6.18; from 6.19 it exports its vendor interface to
     # kvm-amd and kvm-intel only, so kvm-null cannot even link against it
-    observed = {"upstream": {"6.1": "warned", "7.3": "not_admitted"}[series]}.get(observed, observed)
+    observed = {"upstream": {"6.1": "warned", "7.2": "not_admitted", "7.3": "not_admitted"}[series]}.get(
+        observed, observed)
     if observed.startswith("nested"):
-        if series != "7.3":  # nested ops are a classified table since 7.x
+        if series == "6.1":  # nested ops are a classified table since 7.x
             pytest.skip(f"{series} has no kvm-x86-nested-ops.h")
         observed = "warned" if observed == "nested-warn" else "refused"
     out = tmp_path / "run.json"
@@ -197,3 +199,20 @@ def test_6_12_summary_keeps_nested_ops_unclassified(captured_hooks: HookSet) -> 
 
     assert hook_summary(captured_hooks) == ("122 x86 hooks, 11 PMU hooks "
                                             "(+12 nested-ops function pointers, unclassified)")
+
+
+def test_7_2_classifies_three_tables_and_keeps_nested_ops_in_kvm_x86_ops() -> None:
+    captured = DATA / "kernels" / "7.2.13+deb14-cloud-amd64"
+    config = kconfig.read_dotconfig(captured / "config")
+    hooks = load_hooks(captured / "src", config.evaluator())
+    counts = Counter((h.table, h.hook_class) for h in hooks.hooks)
+    classes = (HookClass.MANDATORY, HookClass.OPTIONAL, HookClass.OPTIONAL_RET0)
+    # read off the header: gmem_invalidate_range sits under CONFIG_HAVE_KVM_ARCH_GMEM_INVALIDATE, off here
+    assert [counts[(Table.X86, c)] for c in classes] == [81, 38, 12]
+    assert [counts[(Table.PMU, c)] for c in classes] == [9, 5, 1]
+    assert [counts[(Table.NESTED, c)] for c in classes] == [9, 1, 3]
+    facts = read_facts(captured / "src", config.evaluator())
+    # unlike 7.3, the vendor still hands its nested ops over in kvm_x86_ops
+    assert "nested_ops" in facts.x86_ops_members and "nested_ops" not in facts.init_ops_members
+    assert facts.loader_eexist_is_ebusy and "KVM_NULL_CLASSIFIED_nested" in facts.defines(hooks)
+    assert vendor_modules(captured / "src", config.evaluator()) == ("kvm-amd", "kvm-intel")
