@@ -347,6 +347,30 @@ static inline long long hook_calls(const char *table, const char *hook)
 	return calls;
 }
 
+/*
+ * The calls file of a complete kvm-null, loaded for the purpose: what this
+ * kernel's kvm-null has (tables, hooks, classes).  No debugfs is a skip.
+ * close_complete_calls() closes it and unloads kvm-null.
+ */
+static inline FILE *open_complete_calls(void)
+{
+	FILE *f;
+
+	load_module("kvm-null", NULL);
+	f = fopen(CALLS_FILE, "r");
+	if (!f) {
+		unload_module("kvm_null");
+		ksft_exit_skip("%s: %s\n", CALLS_FILE, strerror(errno));
+	}
+	return f;
+}
+
+static inline void close_complete_calls(FILE *f)
+{
+	fclose(f);
+	unload_module("kvm_null");
+}
+
 static inline void reset_calls(void)
 {
 	int r = __write_file(CALLS_FILE, "0");

@@ -21,14 +21,8 @@ static void optional_params(char *params, size_t size)
 	char line[256], seen[512] = " ";
 	struct hook_calls hc;
 	size_t len = 0;
-	FILE *f;
+	FILE *f = open_complete_calls();
 
-	load_module("kvm-null", NULL);
-	f = fopen(CALLS_FILE, "r");
-	if (!f) {
-		unload_module("kvm_null");
-		ksft_exit_skip("%s: %s\n", CALLS_FILE, strerror(errno));
-	}
 	params[0] = '\0';
 	while (fgets(line, sizeof(line), f)) {
 		char key[40];
@@ -42,8 +36,7 @@ static void optional_params(char *params, size_t size)
 		len += snprintf(params + len, size - len, "%s%s=@optional,@ret0",
 				len ? " " : "", table_names(hc.table)->param);
 	}
-	fclose(f);
-	unload_module("kvm_null");
+	close_complete_calls(f);
 }
 
 /*

@@ -29,14 +29,8 @@ static int mandatory_hooks(struct hook *hooks, int max)
 	struct hook_calls hc;
 	char line[256];
 	int n = 0;
-	FILE *f;
+	FILE *f = open_complete_calls();
 
-	load_module("kvm-null", NULL);
-	f = fopen(CALLS_FILE, "r");
-	if (!f) {
-		unload_module("kvm_null");
-		ksft_exit_skip("%s: %s\n", CALLS_FILE, strerror(errno));
-	}
 	while (n < max && fgets(line, sizeof(line), f)) {
 		if (!parse_calls_line(line, &hc) || strcmp(hc.class, "mandatory"))
 			continue;
@@ -44,8 +38,7 @@ static int mandatory_hooks(struct hook *hooks, int max)
 		snprintf(hooks[n].name, sizeof(hooks[n].name), "%s", hc.hook);
 		n++;
 	}
-	fclose(f);
-	unload_module("kvm_null");
+	close_complete_calls(f);
 	return n;
 }
 
