@@ -48,7 +48,7 @@ def bulk_params(hooks: HookSet, classes: Sequence[HookClass]) -> tuple[tuple[str
 
 def build_scenarios(hooks: HookSet, policies: Sequence[Policy], chosen: dict[Table, str | None],
                     controls: bool, bulk: bool, amd: bool,
-                    stock_admits: Callable[[str], bool] = lambda vendor: True) -> list[Scenario]:
+                    admits: Callable[[Policy, str], bool] = lambda policy, vendor: True) -> list[Scenario]:
     """The matrix, in a stable order: controls, x86 hooks, PMU hooks, nested hooks (7.x), bulk cases; each
     under every policy.  ``chosen``: the hooks to test of each table (--hooks, ...); none given: all."""
     singles = []
@@ -75,7 +75,7 @@ def build_scenarios(hooks: HookSet, policies: Sequence[Policy], chosen: dict[Tab
     # the VM lifecycle is probed where the contract says the vendor must work; a vendor
     # registered with NULL mandatory hooks under "warn" is the bite map's subject, not the matrix's
     # the image's own kvm.ko (upstream policy) may not export its vendor interface to the vendor
-    scenarios = [replace(s, admitted=s.policy.patched or stock_admits(s.vendor)) for s in scenarios]
+    scenarios = [replace(s, admitted=admits(s.policy, s.vendor)) for s in scenarios]
     return [replace(s, probe=expected(s) is Outcome.LOADED) for s in scenarios]
 
 
@@ -211,7 +211,7 @@ def _run_group(args: argparse.Namespace, progress: Progress, target: Target, pol
         if args.controls and not amd:
             progress.note("the guest CPU has no SVM: the kvm-amd control is left out")
         scenarios = build_scenarios(hooks, policies, chosen_hooks(args), args.controls, args.bulk, amd,
-                                    target.stock_admits)
+                                    target.admits)
         order = scenarios
         if args.shuffle is not None:
             progress.stage("matrix", f"scenario order shuffled with seed {args.shuffle}")

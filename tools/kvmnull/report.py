@@ -10,6 +10,7 @@ from pathlib import Path
 from tabulate import tabulate
 
 from .contract import Outcome, Verdict
+from .hooks import Table
 
 
 def _class(verdict: Verdict) -> str | None:
@@ -23,7 +24,7 @@ def _table(verdict: Verdict) -> str:
     nulled = verdict.scenario.nulled
     if verdict.scenario.name.startswith("control"):
         return "control"
-    tables = [t for t in ("x86", "pmu", "nested") if any(h.table.value == t for h in nulled)]
+    tables = [t.value for t in Table if any(h.table is t for h in nulled)]
     return "+".join(tables)  # a bulk case: every table it clears hooks of
 
 

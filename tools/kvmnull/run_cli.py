@@ -25,7 +25,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     policy = Policy(args.policy)
     name = "control-" + args.vendor if not nulled else ",".join(h.key for h in nulled)
     scenario = Scenario(name if len(name) < 80 else f"{len(nulled)} hooks", policy, args.vendor, nulled,
-                        probe=not args.no_probe, admitted=policy.patched or target.stock_admits(args.vendor))
+                        probe=not args.no_probe, admitted=target.admits(policy, args.vendor))
     prepared = prepare(args, progress, target, stock=not policy.patched)
     progress.stage("run", f"{scenario.name} under missing_hook={policy.value}")
     with prepared.session("run", progress) as session:

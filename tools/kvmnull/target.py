@@ -21,7 +21,7 @@ from .errors import UsageError
 from .guest import Accel, GuestConfig, choose_accel, qemu_version
 from .hooks import OPS_HEADERS, STRUCT_HEADERS, SUB_MODULES_HEADER, HookSet, load_hooks, vendor_modules
 from .progress import Progress
-from .scenario import GuestSession, initramfs_for
+from .scenario import GuestSession, Policy, initramfs_for
 
 
 @dataclass(frozen=True)
@@ -33,9 +33,10 @@ class Target:
     hooks: HookSet
     vendor_modules: tuple[str, ...] | None = None  # whom the image's own kvm.ko exports to; None: anyone
 
-    def stock_admits(self, vendor: str) -> bool:
-        """Can ``vendor`` link against the kernel's own (stock) kvm.ko?"""
-        return self.vendor_modules is None or vendor in self.vendor_modules
+    def admits(self, policy: Policy, vendor: str) -> bool:
+        """Can ``vendor`` link against the kvm.ko of ``policy``?  The patched one admits kvm-null; the
+        kernel's own (upstream policy) only the modules its KVM_SUB_MODULES names, since 6.19."""
+        return policy.patched or self.vendor_modules is None or vendor in self.vendor_modules
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,7 @@ import os
 import re
 import shutil
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from . import apt, process
@@ -113,15 +113,15 @@ def choose(tree: KernelTree, cache: Path, shares: tuple[Path, ...], progress: Pr
     needs = glibc_needed(tree.headers / "scripts")
     host_ok = host_glibc() >= needs
     if host_ok and shutil.which(compiler):
-        return _checked(Toolchain(compiler, wanted, _version_line([compiler], progress, log)))
-    suite = _suite(tree)
-    why = (f"the host lacks {compiler}" if host_ok else
-           f"its kbuild needs glibc {'.'.join(map(str, needs))}, the host has {'.'.join(map(str, host_glibc()))}")
-    progress.note(f"{tree.release}: {why}; building in a {suite} userland")
-    root = userland(suite, compiler, cache, progress)
-    chain = Toolchain(compiler, wanted, "", root, suite, shares)
-    return _checked(Toolchain(compiler, wanted, _version_line(chain.argv([compiler]), progress, log), root, suite,
-                              shares))
+        chain = Toolchain(compiler, wanted, "")
+    else:
+        suite = _suite(tree)
+        why = (f"the host lacks {compiler}" if host_ok else
+               f"its kbuild needs glibc {'.'.join(map(str, needs))}, the host has "
+               f"{'.'.join(map(str, host_glibc()))}")
+        progress.note(f"{tree.release}: {why}; building in a {suite} userland")
+        chain = Toolchain(compiler, wanted, "", userland(suite, compiler, cache, progress), suite, shares)
+    return _checked(replace(chain, found=_version_line(chain.argv([compiler]), progress, log)))
 
 
 def _checked(chain: Toolchain) -> Toolchain:
