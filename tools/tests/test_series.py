@@ -8,6 +8,7 @@ under both policies, and the selftests.
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 from collections import Counter
 from pathlib import Path
@@ -97,11 +98,14 @@ def test_series_builds_warning_free_with_its_patch_applying_cleanly(series_tree:
         checked = subprocess.run(["perl", str(checkpatch), "--no-tree", "--strict", "--quiet", "-f", str(path)],
                                  capture_output=True, text=True)
         assert checked.returncode == 0, f"{path.name}:\n{checked.stdout}"
-    # built with the compiler the kernel names: bookworm's gcc-12 on the host; 7.3's gcc-14 needs a trixie
-    # userland (its kbuild wants glibc 2.38, bookworm has 2.36)
-    compiler, where = {"6.1": ("gcc-12", "in the host"), "7.2": ("gcc-16", "in the sid userland"),
-                       "7.3": ("gcc-14", "in the trixie userland")}[series_tree.series]
-    assert series_build.toolchain.startswith(f"x86_64-linux-gnu-{compiler} {where}"), series_build.toolchain
+    # built with the compiler the kernel's config names, at its version: on the host for bookworm's 6.1; 7.x's
+    # kbuild wants glibc 2.38 (bookworm has 2.36), so a userland of the suite it comes from builds it
+    text = re.search(r'^CONFIG_CC_VERSION_TEXT="(\S+) \(.*\) (\S+)"$', series_tree.config.read_text(), re.M)
+    assert text, "the config names no compiler"
+    where = "the host" if series_tree.series == "6.1" else f"the {series_tree.suite} userland"
+    command = text.group(1).removeprefix("x86_64-linux-gnu-")  # 6.1's config says "gcc-12"
+    assert series_build.toolchain.startswith(f"x86_64-linux-gnu-{command} in {where}"), series_build.toolchain
+    assert text.group(2) in series_build.toolchain
 
 
 @pytest.mark.guest
