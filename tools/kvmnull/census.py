@@ -17,21 +17,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import abi, evidence, harness
-from .cpp import Evaluator, braced_body, logical_lines, preprocess
+from .cpp import Evaluator, Line, braced_body, logical_lines, preprocess
 from .errors import ParseError
 from .evidence import Crash, Probe, Unload, Warn, of_type
 from .hooks import Hook, HookClass, HookSet, Table
 
-# vendor -> table -> (file, variable) of the static ops table
-VENDOR_TABLES: dict[str, dict[Table, tuple[str, str]]] = {
-    "vmx": {Table.X86: ("arch/x86/kvm/vmx/main.c", "vt_x86_ops"),
-            Table.PMU: ("arch/x86/kvm/vmx/pmu_intel.c", "intel_pmu_ops"),
-            Table.NESTED: ("arch/x86/kvm/vmx/nested.c", "vmx_nested_ops")},
-    "svm": {Table.X86: ("arch/x86/kvm/svm/svm.c", "svm_x86_ops"),
-            Table.PMU: ("arch/x86/kvm/svm/pmu.c", "amd_pmu_ops"),
-            Table.NESTED: ("arch/x86/kvm/svm/nested.c", "svm_nested_ops")},
-}
 VENDOR_DIRS = {"vmx": "arch/x86/kvm/vmx", "svm": "arch/x86/kvm/svm"}
+VENDORS = tuple(VENDOR_DIRS)
+# ``vt_op(name)``-style members (vmx/main.c, 6.16+): a one-parameter macro pasting a prefix, or NULL
+_PASTING_MACRO = re.compile(r"^\s*#\s*define\s+(?P<name>\w+)\((?P<arg>\w+)\)\s+(?P<body>\w*##\s*(?P=arg)|NULL)\s*$")
+_MACRO_USE = re.compile(r"^(?P<name>\w+)\((?P<arg>\w+)\)$")
 
 _INIT = re.compile(r"^\s*\.(?P<member>\w+)\s*=\s*(?P<value>[^,]+?)\s*,?\s*$")
 _FUNCTION = re.compile(r"^(?:static\s+)?(?:__init\s+)?[\w\s\*]+?\b(?P<name>\w+)\s*\([^;]*$")
@@ -108,19 +103,50 @@ def _read(source: Path, relative: str) -> str:
         raise ParseError(f"cannot read {relative}: {exc.strerror}", "refetch the kernel cache entry") from exc
 
 
+def locate_table(source: Path, vendor: str, table: Table) -> tuple[str, str]:
+    """The file and variable of the vendor's static ``struct <table>`` (its home moved between series:
+    VMX's x86 table is ``vmx_x86_ops`` in ``vmx.c`` on 6.1, ``vt_x86_ops`` in ``main.c`` since 6.9)."""
+    pattern = re.compile(rf"^(?:static\s+)?struct\s+{table.struct}\s+(?P<variable>\w+)\b[^;(]*=\s*\{{", re.M)
+    folder = source / VENDOR_DIRS[vendor]
+    for path in sorted(folder.glob("*.c")):
+        match = pattern.search(path.read_text())
+        if match:
+            return str(path.relative_to(source)), match.group("variable")
+    raise ParseError(f"no static struct {table.struct} in {VENDOR_DIRS[vendor]}/*.c",
+                     "refetch the kernel cache entry, or the vendor's source changed shape")
+
+
+def _pasting_macros(lines: list[Line], evaluator: Evaluator) -> dict[str, str]:
+    """``NAME`` -> its body with the argument as ``{}``, for the one-parameter pasting macros active here."""
+    macros = {}
+    for guarded in preprocess(lines, evaluator, keep_directives=True):
+        if match := _PASTING_MACRO.match(guarded.line.text):
+            body = match.group("body")
+            macros[match.group("name")] = "NULL" if body == "NULL" else body.split("##")[0].strip() + "{}"
+    return macros
+
+
 def static_table(text: str, variable: str, evaluator: Evaluator) -> dict[str, Implementation]:
     """Designated initializers of ``... <variable> ... = { ... };``, every #if branch kept and judged."""
-    body = braced_body(list(logical_lines(text)), re.compile(rf"\b{variable}\b[^;]*=\s*\{{"),
-                       f"static table {variable}")
+    lines = list(logical_lines(text))
+    body = braced_body(lines, re.compile(rf"\b{variable}\b[^;]*=\s*\{{"), f"static table {variable}")
+    macros = _pasting_macros(lines, evaluator)
     active = {g.line.number for g in preprocess(body, evaluator)}
     everything = preprocess(body, Evaluator(lambda _s: "y", {}))
     table: dict[str, Implementation] = {}
     for guarded in everything:
         match = _INIT.match(guarded.line.text)
-        if match and match.group("value") != "NULL":  # an explicit NULL implements nothing
-            guard = " && ".join(guarded.guards) or None
-            table[match.group("member")] = Implementation(match.group("value"), guard,
-                                                          guarded.line.number in active)
+        if not match or match.group("value") == "NULL":  # an explicit NULL implements nothing
+            continue
+        value, guard = match.group("value"), " && ".join(guarded.guards) or None
+        use = _MACRO_USE.match(value)
+        if use and use.group("name") in macros:
+            expanded = macros[use.group("name")].format(use.group("arg"))
+            if expanded == "NULL":  # e.g. vt_op_tdx_only() without CONFIG_KVM_INTEL_TDX
+                table[match.group("member")] = Implementation(f"{value}, NULL here", guard, False)
+                continue
+            value = expanded
+        table[match.group("member")] = Implementation(value, guard, guarded.line.number in active)
     return table
 
 
@@ -166,7 +192,12 @@ def runtime_changes(source: Path, vendor: str, table: Table, variable: str) -> l
         text = re.sub(r"/\*.*?\*/", lambda m: "\n" * m.group(0).count("\n"), path.read_text(), flags=re.S)
         lines = text.split("\n")
         for index, line in enumerate(lines):
-            match = pattern.match(line)
+            statement = line
+            for more in lines[index + 1:index + 4]:  # an assignment continued on the next lines
+                if ";" in statement:
+                    break
+                statement += " " + more.strip()
+            match = pattern.match(statement)
             if match:
                 condition, function = _condition_of(lines, index)
                 changes.append(RuntimeChange(vendor, table, match.group("member"), str(path.relative_to(source)),
@@ -174,20 +205,20 @@ def runtime_changes(source: Path, vendor: str, table: Table, variable: str) -> l
     return changes
 
 
-def take(source: Path, hooks: HookSet, evaluator: Evaluator) -> Census:
-    """The static census of the target."""
+def take(source: Path, hooks: HookSet, evaluator: Evaluator, unclassified: bool = False) -> Census:
+    """The static census of the target: its classified hooks, and with ``unclassified`` the rest too
+    (nested ops before 7.x)."""
+    chosen = hooks.hooks if unclassified else hooks.classified()
     tables: dict[tuple[str, Table], dict[str, Implementation]] = {}
     changes: list[RuntimeChange] = []
-    wanted = {hook.table for hook in hooks.classified()}  # nested ops are classified since 7.x only
-    for vendor, by_table in VENDOR_TABLES.items():
-        for table, (relative, variable) in by_table.items():
-            if table not in wanted:
-                continue
+    for vendor in VENDORS:
+        for table in dict.fromkeys(hook.table for hook in chosen):
+            relative, variable = locate_table(source, vendor, table)
             tables[(vendor, table)] = static_table(_read(source, relative), variable, evaluator)
             changes += runtime_changes(source, vendor, table, variable)
     rows = []
-    for hook in hooks.classified():
-        vendors = {vendor: tables[(vendor, hook.table)].get(hook.name) for vendor in VENDOR_TABLES}
+    for hook in chosen:
+        vendors = {vendor: tables[(vendor, hook.table)].get(hook.name) for vendor in VENDORS}
         runtime = tuple(c for c in changes if c.table is hook.table and c.member == hook.name)
         rows.append(CensusRow(hook, vendors, runtime, _flags(hook, vendors, runtime)))
     oddities = [f"{h.table.struct} header line {h.header_line}: stray ';' after "
@@ -200,7 +231,7 @@ def _flags(hook: Hook, vendors: dict[str, Implementation | None], runtime: Itera
     present = {v: impl is not None and impl.active for v, impl in vendors.items()}
     cleared = {c.vendor for c in runtime if c.clears}
     flags = []
-    if hook.hook_class is not HookClass.MANDATORY and all(present.values()) and not cleared:
+    if hook.hook_class in (HookClass.OPTIONAL, HookClass.OPTIONAL_RET0) and all(present.values()) and not cleared:
         flags.append("optional, yet every in-tree vendor always implements it: candidate for mandatory")
     if hook.hook_class is HookClass.MANDATORY:
         lacking = sorted(v for v, ok in present.items() if not ok)

@@ -19,7 +19,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("initramfs",),
     ("guest", "scenario"),  # guest
     ("evidence", "ktap"),  # evidence
-    ("contract", "census"),  # verdict
+    ("contract", "census", "history"),  # verdict
     ("report",),  # report
     ("target",),  # where the stages meet
     ("run_cli", "evidence_cli", "census_cli", "matrix", "selftest", "cli", "__main__", "__init__"),  # commands
