@@ -1,7 +1,7 @@
-"""What kvm-null and the probe show user space, read from their C sources.
+"""What kvm-null, the probe and the workload show user space, read from their C sources.
 
-``module/kvm_null_abi.h`` (exit reason, debugfs file) and the probe's
-``step_names[]`` are the one home of these facts: the module, the selftests
+``module/kvm_null_abi.h`` (exit reason, debugfs file) and the probe's and the
+workload's ``step_names[]`` are the one home of these facts: the module, the selftests
 and the probe compile them in, and this module reads them from the same text,
 so the Python side cannot drift from the C side.
 """
@@ -18,6 +18,7 @@ from .errors import ParseError
 REPO = Path(__file__).resolve().parents[2]
 HEADER = REPO / "module" / "kvm_null_abi.h"
 PROBE = REPO / "selftests" / "probe.c"  # its step_names[] are the lifecycle's steps
+WORKLOAD = REPO / "selftests" / "workload.c"  # its step_names[] are the guest workload's steps
 # the mount point of debugfs in the guest (the init script mounts it there)
 DEBUGFS = "/sys/kernel/debug"
 
@@ -29,6 +30,7 @@ class Abi:
     exit_reason: int  # run->hw.hardware_exit_reason of a kvm-null KVM_RUN
     calls_file: str  # below the debugfs mount
     probe_steps: tuple[str, ...]
+    workload_steps: tuple[str, ...]
     null_params: dict[str, str]  # table name -> the kvm-null parameter that leaves its hooks NULL
 
     @property
@@ -51,26 +53,32 @@ def _string(text: str, name: str) -> str:
     return match.group(1)
 
 
-def parse(header: str, probe: str) -> Abi:
-    """The facts of a kvm_null_abi.h text and of the probe's source."""
+def _steps(source: str, name: str) -> tuple[str, ...]:
+    table = re.search(r"step_names\[\w*\]\s*=\s*\{(.*?)\};", source, re.S)
+    steps = tuple(re.findall(r'\[STEP_\w+\]\s*=\s*"(\w+)"', table.group(1))) if table else ()
+    if not steps:
+        raise ParseError(f"{name} has no step_names[] table", "restore it from version control")
+    return steps
+
+
+def parse(header: str, probe: str, workload: str) -> Abi:
+    """The facts of a kvm_null_abi.h text and of the probe's and the workload's sources."""
     number = re.fullmatch(r"\s*(0x[0-9a-fA-F]+|\d+)U?L{0,2}\s*", _macro_body(header, "KVM_NULL_EXIT_REASON"))
     if not number:
         raise ParseError(f"{HEADER.name}: KVM_NULL_EXIT_REASON is not an integer literal")
-    table = re.search(r"step_names\[\w*\]\s*=\s*\{(.*?)\};", probe, re.S)
-    steps = tuple(re.findall(r'\[STEP_\w+\]\s*=\s*"(\w+)"', table.group(1))) if table else ()
-    if not steps:
-        raise ParseError(f"{PROBE.name} has no step_names[] table", "restore it from version control")
+    steps = _steps(probe, PROBE.name)
     prefixes = re.findall(r"^#define\s+KVM_NULL_(\w+)_TABLE\b", header, re.M)
     if not prefixes:
         raise ParseError(f"{HEADER.name} defines no KVM_NULL_<T>_TABLE", "restore it from version control")
     params = {_string(header, f"KVM_NULL_{p}_TABLE"): _string(header, f"KVM_NULL_{p}_PARAM") for p in prefixes}
-    return Abi(int(number.group(1), 0), _string(header, "KVM_NULL_DEBUGFS_CALLS"), steps, params)
+    return Abi(int(number.group(1), 0), _string(header, "KVM_NULL_DEBUGFS_CALLS"), steps,
+               _steps(workload, WORKLOAD.name), params)
 
 
 @functools.cache
 def load() -> Abi:
     """The facts of the project's kvm_null_abi.h and probe.c."""
     try:
-        return parse(HEADER.read_text(), PROBE.read_text())
+        return parse(HEADER.read_text(), PROBE.read_text(), WORKLOAD.read_text())
     except OSError as exc:
         raise ParseError(f"cannot read {exc.filename}: {exc.strerror}", "restore it from version control") from exc

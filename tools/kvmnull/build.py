@@ -77,6 +77,10 @@ class BuildResult:
         return self.out / "kvm-null.ko"
 
     @property
+    def provoke_ko(self) -> Path:
+        return self.out / "kvmnull-provoke.ko"
+
+    @property
     def kvm_source(self) -> Path:
         """The patched source copy (for KVM_SRC)."""
         return self.path / "kvm-src"
@@ -93,6 +97,7 @@ class BuildResult:
             "kvm.ko": self.kvm_ko,
             "kvm-amd.ko": self.kvm_amd_ko,
             "kvm-null.ko": self.kvm_null_ko,
+            "kvmnull-provoke.ko": self.provoke_ko,
         }
 
 
@@ -154,6 +159,7 @@ def _inputs(tree: KernelTree) -> list[Path]:
         *sorted((REPO / "module").glob("*.[ch]")),
         REPO / "module" / "Kbuild",
         *sorted(p for p in SELFTESTS.iterdir() if p.is_file()),
+        *sorted((SELFTESTS / "provoke").iterdir()),
         *_python_inputs(),
     ]
 
@@ -264,10 +270,18 @@ def _build_in(work: Path, log: Path, tree: KernelTree, chain: toolchain.Toolchai
                    log, progress, "building kvm-null.ko")
     warnings = [line for line in output.splitlines() if "warning:" in line] + stub_warnings
 
+    provoke = work / "provoke"
+    shutil.copytree(SELFTESTS / "provoke", provoke)
+    progress.stage("build", "kvmnull-provoke.ko (the reports the evidence tests read, W=1)")
+    output = _make(chain, [*common, f"M={provoke}", f"KCFLAGS=-fmacro-prefix-map={provoke}/=selftests/provoke/",
+                           "W=1", "modules"], log, progress, "building kvmnull-provoke.ko")
+    warnings += [line for line in output.splitlines() if "warning:" in line]
+
     out = work / "out"
     out.mkdir()
     for built, name in ((kvm_dir / "kvm.ko", "kvm.ko"), (kvm_dir / "kvm-amd.ko", "kvm-amd.ko"),
-                        (module / "kvm-null.ko", "kvm-null.ko")):
+                        (module / "kvm-null.ko", "kvm-null.ko"),
+                        (provoke / "kvmnull-provoke.ko", "kvmnull-provoke.ko")):
         _make(chain, ["strip", "--strip-debug", "-o", str(out / name), str(built)], log, progress, f"stripping {name}")
     shutil.copy(kvm_dir / "Module.symvers", out / "Module.symvers")
 

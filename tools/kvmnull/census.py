@@ -320,8 +320,7 @@ def bite(hook: Hook, output: str, crashed: str | None, hung: bool, hooks: HookSe
         if hung:
             return Bite(hook, next_step, "hang: the step never returned", probe[-1].text if probe else "")
         title = crash.title if crash else crashed or "crash"
-        where = f" in {crash.function}" if crash and crash.function else ""
-        return Bite(hook, next_step, f"oops: {title}{where}", crash.text if crash else title)
+        return Bite(hook, next_step, f"oops: {title}", crash.text if crash else title)
     if load and load.status:
         return Bite(hook, "load", f"load fails with {load.errno_name or load.status}", load.text)
     if load and load.present is False:

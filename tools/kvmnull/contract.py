@@ -117,8 +117,7 @@ def _observe(run: ScenarioRun, hooks: HookSet) -> Observation:
         if run.hung:
             return Observation(Outcome.HUNG, detail="guest stopped answering", evidence=tuple(lines))
         title = (crash.title if crash else None) or run.crash or "crash"
-        where = f" at {crash.function}" if crash and crash.function else ""
-        return Observation(Outcome.CRASHED, detail=f"{title}{where}", evidence=tuple(lines or [title]))
+        return Observation(Outcome.CRASHED, detail=title, evidence=tuple(lines or [title]))
 
     harness_lines, kernel_log = evidence.split_output(run.output)
     harness_records = evidence.parse(harness_lines, hooks)

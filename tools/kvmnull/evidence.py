@@ -29,7 +29,7 @@ from . import harness
 from .hooks import HookSet, Table
 
 _ANSI = re.compile(r"\x1b(?:\[[0-9;?]*[ -/]*[@-~]|[@-Z\\-_]|c)")
-_PREFIX = re.compile(r"^\s*(?:<\d+>)?\s*(?:\[\s*\d+\.\d+\])?\s*(?:\[\s*[TC]\d+\])?\s?")
+_PREFIX = re.compile(r"^\s*(?:<\d+>)?\s*(?:\[\s*\d+\.\d+\])?\s*(?:\[\s*[TC]\d+\])?\s*")
 _STAMP = re.compile(r"\[\s*\d+\.\d+\](?:\[\s*[TC]\d+\])?\s?")
 
 _TABLE_STRUCTS = "|".join(t.struct for t in Table)
@@ -57,12 +57,105 @@ _WARNINGS = (
 _CONDITION_HOOK = re.compile(r"^!\s*\(?\s*(?P<ops>kvm_x86_ops|kvm_pmu_ops|kvm_nested_ops)\.(?P<hook>\w+)\s*\)?\s*$")
 _CONDITION_TABLES = {"kvm_x86_ops": "x86", "kvm_pmu_ops": "pmu", "kvm_nested_ops": "nested"}
 _TAINTED = re.compile(r"\bTainted: (?P<flags>[A-Z ]+?)(?=\s+\d+\.\d+|\s*$|\s+#)")
-_CRASH = re.compile(
-    r"(?P<title>BUG: [^\r\n]+|Oops: [^\r\n]+|general protection fault[^\r\n]*|"
-    r"Kernel panic - not syncing[^\r\n]*|kernel BUG at [^\r\n]+|"
-    r"Unable to handle kernel[^\r\n]*|watchdog: BUG: soft lockup[^\r\n]*)"
+_RIP = re.compile(r"RIP: [0-9a-f]{4}:(?P<function>[\w.]+)\+0x[0-9a-f]+/0x[0-9a-f]+(?: \[(?P<module>[\w-]+)\])?")
+# a call-trace frame; "? " marks one the unwinder is unsure of
+_FRAME = re.compile(r"^\s*(?P<unsure>\? )?(?P<function>[\w.]+)\+0x[0-9a-f]+/0x[0-9a-f]+(?: \[(?P<module>[\w-]+)\])?$")
+_END_OF_REPORT = re.compile(r"---\[ end trace|</TASK>|^={40,}$")
+# where a report is written, not what caused it: the guilty function is the first frame outside these
+_MACHINERY = re.compile(
+    r"^(?:dump_stack\w*|show_stack|sched_show_task|(?:__)?warn\w*|warn_slowpath\w*|report_bug|handle_bug|"
+    r"exc_\w+|asm_exc_\w+|panic|__schedule|schedule\w*|io_schedule\w*|msleep\w*|usleep\w*|"
+    r"__delay|delay_tsc|delay_loop|__const_udelay|__udelay|"
+    r"(?:__)?ubsan_\w+|(?:__)?kasan_\w+|__asan_\w+|(?:__)?kfence_\w+|print_report|"
+    r"lockdep_\w+|(?:__)?lock_acquire|(?:__)?mutex_lock\w*|down\w*|wait_for_completion\w*|"
+    r"(?:__)?rcu_\w+|watchdog_\w+|\w+_timer_fn|(?:__)?hrtimer_\w+|(?:__)?sysvec_\w+|asm_sysvec_\w+|"
+    r"__pfx_\w+)$")
+
+
+def _symbol(function: str) -> str:
+    """The function a compiler clone belongs to: ``f.cold``, ``f.constprop.0``, ``f.isra.0`` are ``f``."""
+    return function.split(".", 1)[0]
+
+
+class ReportKind(enum.Enum):
+    """The kinds of report a kernel writes about itself."""
+
+    OOPS = "oops"
+    PAGE_FAULT = "page fault"
+    GPF = "general protection fault"
+    KERNEL_BUG = "kernel BUG"
+    PANIC = "panic"
+    MEMORY = "memory error"  # KASAN, KFENCE, KMSAN
+    UBSAN = "ubsan"
+    LOCKDEP = "lockdep"
+    HUNG_TASK = "hung task"
+    RCU_STALL = "rcu stall"
+    SOFT_LOCKUP = "soft lockup"
+    HARD_LOCKUP = "hard lockup"
+
+    @property
+    def fatal(self) -> bool:
+        """The reporting task dies (a crash); the others report and go on."""
+        return self in (ReportKind.OOPS, ReportKind.PAGE_FAULT, ReportKind.GPF, ReportKind.KERNEL_BUG,
+                        ReportKind.PANIC)
+
+
+class Blame(enum.Enum):
+    """Where a report's guilty function comes from."""
+
+    HEADER = "header"  # the report's first line names it
+    RIP = "rip"  # the faulting instruction, else the stack
+    STACK = "stack"  # the first reliable frame outside the reporting machinery
+    NONE = "none"
+
+
+@dataclass(frozen=True)
+class Grammar:
+    """One report kind's first line in one kernel era, and how its title is made."""
+
+    kind: ReportKind
+    pattern: re.Pattern[str]
+    headline: str  # the title before " in FUNC", with the pattern's groups
+    blame: Blame
+
+
+def _g(kind: ReportKind, pattern: str, headline: str, blame: Blame) -> Grammar:
+    return Grammar(kind, re.compile(pattern), headline, blame)
+
+
+# the first line of each report (any era the parser knows; the pattern says which it covers)
+_REPORTS = (
+    # all eras; 6.9+ prefixes "Oops: " to the general protection fault line
+    _g(ReportKind.GPF, r"(?:Oops: )?general protection fault\b", "general protection fault", Blame.RIP),
+    _g(ReportKind.PAGE_FAULT, r"BUG: kernel NULL pointer dereference, address: \w+",
+       "BUG: kernel NULL pointer dereference", Blame.RIP),
+    _g(ReportKind.PAGE_FAULT, r"BUG: unable to handle page fault for address: \w+",
+       "BUG: unable to handle page fault", Blame.RIP),
+    _g(ReportKind.KERNEL_BUG, r"kernel BUG at (?P<file>[^\s:]+):(?P<line>\d{1,9})!", "kernel BUG", Blame.RIP),
+    _g(ReportKind.MEMORY, r"BUG: (?P<tool>KASAN|KFENCE|KMSAN): (?P<what>[\w -]+?) in (?P<function>[\w.]+)"
+       r"(?:\+0x[0-9a-f]+/0x[0-9a-f]+(?: \[(?P<module>[\w-]+)\])?)?",
+       "{tool}: {what}", Blame.HEADER),
+    _g(ReportKind.SOFT_LOCKUP, r"watchdog: BUG: soft lockup - CPU#\d{1,6} stuck for \d{1,9}s!",
+       "BUG: soft lockup", Blame.RIP),
+    _g(ReportKind.HARD_LOCKUP, r"Watchdog detected hard LOCKUP on cpu \d{1,6}", "BUG: hard lockup", Blame.RIP),
+    _g(ReportKind.PANIC, r"Kernel panic - not syncing: (?P<reason>[^\r\n]*)",
+       "Kernel panic - not syncing: {reason}", Blame.NONE),
+    _g(ReportKind.OOPS, r"Oops: (?P<what>[^\r\n]*?)(?:: [0-9a-f]{4} \[#\d{1,9}\].*)?$", "Oops: {what}", Blame.RIP),
+    _g(ReportKind.UBSAN, r"UBSAN: (?P<what>[\w-]+) in (?P<file>\S+?):\d{1,9}", "UBSAN: {what}", Blame.STACK),
+    _g(ReportKind.HUNG_TASK, r"INFO: task .{1,16}:\d{1,9} blocked for more than \d{1,9} seconds",
+       "INFO: task hung", Blame.STACK),
+    _g(ReportKind.RCU_STALL, r"INFO: \w+ (?:detected stalls? on CPUs/tasks|self-detected stall on CPU)",
+       "INFO: rcu detected stall", Blame.STACK),
+    # lockdep (not built into Debian's kernels: no real log yet); its reports open with a line of '='
+    _g(ReportKind.LOCKDEP, r"WARNING: possible circular locking dependency detected", "possible deadlock",
+       Blame.STACK),
+    _g(ReportKind.LOCKDEP, r"WARNING: possible recursive locking detected", "possible deadlock", Blame.STACK),
+    _g(ReportKind.LOCKDEP, r"WARNING: (?P<what>inconsistent lock state|lock held when returning to user space|"
+       r"held lock freed|bad unlock balance detected|suspicious RCU usage)", "{what}", Blame.STACK),
 )
-_RIP = re.compile(r"RIP: [0-9a-f]{4}:(?P<where>\S+)")
+_BLAMES = {g.kind: g.blame for g in _REPORTS}
+_REPORT_WORDS = "general protection|BUG|Oops|panic|UBSAN|INFO: |LOCKUP|WARNING: "
+
 _INSMOD_FAIL = re.compile(
     r"(?:insmod|modprobe): (?:can't insert '(?P<bb>[^']+)'|ERROR: could not insert '?(?P<kmod>[^':]+)'?): "
     r"(?P<reason>[^\r\n]+)"
@@ -73,13 +166,14 @@ _PARAM = re.compile(r"(?:invalid (?P<param>missing_hook) '(?P<value>[^']*)'|"
                     r"(?P<param2>null(?:_pmu|_nested)?)=: unknown \w+ hook or class '(?P<value2>[^']*)')")
 _UNADMITTED = re.compile(r"(?P<module>[\w-]+): module uses symbol \((?P<symbol>\w+)\) from namespace "
                          r"(?P<namespace>module:[\w,*-]+), but does not import it")
-_PROBE = re.compile(rf"{harness.PROBE}: step (?P<step>\w+) (?P<result>ok|fail|skip)\s*(?P<detail>[^\r\n]*)")
+_PROBE = re.compile(rf"(?P<program>{harness.PROBE}|{harness.WORKLOAD}): step (?P<step>\w+) "
+                    r"(?P<result>ok|fail|wrong|skip)\s*(?P<detail>[^\r\n]*)")
 _ERRNO_WORD = re.compile(r"\b(E[A-Z]{2,})\b")
 _CUT = "------------[ cut here ]------------"
 # every pattern above needs one of these words: a line with none of them is passed over at once
-_ANY = re.compile(r"cut here|WARNING:|vendor |Tainted:|BUG|Oops|general protection|Kernel panic|Unable to handle"
+_ANY = re.compile(rf"cut here|WARNING:|vendor |Tainted:|{_REPORT_WORDS}"
                   rf"|RIP: |{harness.LOAD}|{harness.UNLOAD}|insmod|modprobe|missing_hook|=: unknown|from namespace"
-                  rf"|{harness.PROBE}")
+                  rf"|{harness.PROBE}|{harness.WORKLOAD}")
 
 def _warning(line: str) -> re.Match[str] | None:
     return next((m for grammar in _WARNINGS if (m := grammar.search(line))), None)
@@ -97,6 +191,7 @@ class Kind(enum.Enum):
     OPTIONAL_NULL = "optional_null"
     WARN = "warn"
     CRASH = "crash"
+    REPORT = "report"
     TAINT = "taint"
     PARAM_REJECTED = "param_rejected"
     UNADMITTED = "unadmitted"
@@ -213,13 +308,44 @@ class Warn(Record):
 
 
 @dataclass(frozen=True)
-class Crash(Record):
-    kind: ClassVar[Kind] = Kind.CRASH
-    title: str
-    function: str | None = None  # from the RIP line that follows
+class KernelReport(Record):
+    """A report the kernel writes (oops, BUG, KASAN, UBSAN, hung task, ...), titled as kernel developers
+    title them: the kernel's headline, then ``in FUNC`` for the guilty function."""
+
+    report: ReportKind
+    headline: str
+    function: str | None = None
+    module: str | None = None  # the guilty function's module
+    complete: bool = False  # False: the log ended, or the report did, before the guilty function showed
+
+    @property
+    def title(self) -> str:
+        return f"{self.headline} in {self.function}" if self.function else self.headline
 
     def summary(self) -> str:
-        return self.title + (f" at {self.function}" if self.function else "")
+        module = f" [{self.module}]" if self.module else ""
+        return self.title + module + ("" if self.complete else " (report incomplete)")
+
+    def to_json(self) -> dict[str, object]:
+        data = super().to_json()
+        data["report"] = self.report.value
+        data["title"] = self.title
+        return data
+
+
+@dataclass(frozen=True)
+class Crash(KernelReport):
+    """A report whose task dies: oops, BUG, general protection fault, panic."""
+
+    kind: ClassVar[Kind] = Kind.CRASH
+
+
+@dataclass(frozen=True)
+class Report(KernelReport):
+    """A report after which the kernel goes on: KASAN/KFENCE, UBSAN, lockdep, hung task, RCU stall,
+    soft or hard lockup."""
+
+    kind: ClassVar[Kind] = Kind.REPORT
 
 
 @dataclass(frozen=True)
@@ -256,13 +382,14 @@ class Unadmitted(Record):
 
 @dataclass(frozen=True)
 class Probe(Record):
-    """One step line of the probe."""
+    """One step line of the probe or the workload."""
 
     kind: ClassVar[Kind] = Kind.PROBE
     step: str
-    result: str  # ok, fail or skip
+    result: str  # ok, fail (an ioctl failed), wrong (a wrong exit or value: the workload) or skip
     detail: str | None = None
     errno_name: str | None = None
+    program: str = harness.PROBE
 
     @property
     def ok(self) -> bool:
@@ -320,16 +447,21 @@ class _State:
         self.records: list[Record] = []
         self.message: str | None = None  # None: outside a splat; "": after "cut here"
         self.last_warn: int | None = None
-        self.last_crash: int | None = None
+        self.open_report: int | None = None  # a report whose guilty function is still to come
 
     def add(self, record: Record) -> None:
         self.records.append(record)
 
     def feed(self, line: str, number: int) -> None:
+        if self.open_report is not None and self._report_body(line):
+            return
         if self.message != "" and not _ANY.search(line):
             return
         if _CUT in line:
             self.message = ""
+            return
+        if self._report_header(line, number):
+            self.message = None
             return
         if m := _warning(line):
             self.last_warn = len(self.records)
@@ -350,11 +482,6 @@ class _State:
             flags = "".join(m.group("flags").split())
             self._attach_taint(flags)
             self.add(Taint(number, line, flags))
-        elif m := _CRASH.search(line):
-            self.last_crash = len(self.records)
-            self.add(Crash(number, line, m.group("title").strip()))
-        elif m := _RIP.search(line):
-            self._attach_rip(m.group("where"))
         elif m := _LOAD_MARK.search(line):
             status = int(m.group("status"))
             present = {"yes": True, "no": False}.get(m.group("loaded") or "")
@@ -375,7 +502,7 @@ class _State:
             result, detail = m.group("result"), m.group("detail").strip()
             words = detail.split()
             self.add(Probe(number, line, m.group("step"), result, detail or None,
-                           words[0] if result == "fail" and words else None))
+                           words[0] if result == "fail" and words else None, m.group("program")))
 
     def _warn(self, m: re.Match[str], line: str, number: int) -> Warn:
         table = hook = None
@@ -403,13 +530,55 @@ class _State:
             if isinstance(warn, Warn) and warn.taint is None:
                 self.records[index] = replace(warn, taint=flags)
 
-    def _attach_rip(self, where: str) -> None:
-        # the first RIP after a crash title says where it happened (a taint line may come between)
-        index = self.last_crash
-        if index is not None:
-            crash = self.records[index]
-            if isinstance(crash, Crash) and crash.function is None and not crash.title.startswith("Kernel panic"):
-                self.records[index] = replace(crash, function=where)
+    # ---- kernel reports ----
+
+    def _report_header(self, line: str, number: int) -> bool:
+        """Open a report if ``line`` is the first line of one (or the Oops line of one already open)."""
+        grammar, m = next(((g, m) for g in _REPORTS if (m := g.pattern.search(line))), (None, None))
+        if grammar is None or m is None:
+            return False
+        groups = {k: (v or "").strip() for k, v in m.groupdict().items()}
+        headline = grammar.headline.format(**groups)
+        cls = Crash if grammar.kind.fatal else Report
+        function = _symbol(groups["function"]) if groups.get("function") else None
+        complete = grammar.blame in (Blame.HEADER, Blame.NONE)
+        self.add(cls(number, line, grammar.kind, headline, function, groups.get("module") or None, complete))
+        self.open_report = None if complete else len(self.records) - 1
+        if grammar.kind is ReportKind.PANIC:
+            self.open_report = None
+        return True
+
+    def _report_body(self, line: str) -> bool:
+        """Read one line of the open report for its guilty function; True if the line was its."""
+        index = self.open_report
+        assert index is not None
+        report = self.records[index]
+        assert isinstance(report, KernelReport)
+        header = next((g for g in _REPORTS if g.pattern.search(line)), None)
+        if header is not None:
+            if header.kind is ReportKind.OOPS and report.report.fatal:
+                return True  # "Oops: 0000 [#1]" under "BUG: kernel NULL pointer dereference": one report
+            self.open_report = None  # the next report begins: this one stays incomplete
+            return False
+        rip = _RIP.search(line)
+        frame = _FRAME.match(line)
+        if rip and _BLAMES[report.report] is Blame.RIP:
+            # a crash is where its instruction faulted; a lockup's RIP is only where it spun
+            if report.report.fatal or not _MACHINERY.match(_symbol(rip.group("function"))):
+                self._blame(index, _symbol(rip.group("function")), rip.group("module"))
+            return True
+        if frame and not frame.group("unsure") and not _MACHINERY.match(_symbol(frame.group("function"))):
+            self._blame(index, _symbol(frame.group("function")), frame.group("module"))
+            return True
+        if _END_OF_REPORT.search(line):
+            self.open_report = None
+        return bool(frame)
+
+    def _blame(self, index: int, function: str, module: str | None) -> None:
+        report = self.records[index]
+        assert isinstance(report, KernelReport)
+        self.records[index] = replace(report, function=function, module=module, complete=True)
+        self.open_report = None
 
 
 # ---- which kernel wrote the log ----

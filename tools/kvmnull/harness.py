@@ -16,6 +16,7 @@ DMESG_BEGIN = "kvmnull-dmesg-begin"
 DMESG_END = "kvmnull-dmesg-end"
 SCRIPT_PATH = "bin/kvmnull-scenario"
 PROBE = "kvmnull-probe"
+WORKLOAD = "kvmnull-workload"  # the real guest program of the real-vendor bite map (selftests/workload.c)
 # the modules of the guest, by their file names under /modules
 MODULES_DIR = "/modules"
 KVM_MODULES = ("irqbypass.ko", "kvm.ko")
@@ -42,7 +43,8 @@ _REAL_CASES = "".join(f"{vendor}) module={module} real=yes\n\tinsmod {MODULES_DI
                       f"${{{KNOCKOUT}:+{KNOCKOUT}=${KNOCKOUT}}} ;;\n" for vendor, module in REAL_VENDORS.items())
 
 SCRIPT = rf"""#!/bin/sh
-# kvmnull-scenario POLICY VENDOR {' '.join(p.upper() for p in NULL_PARAMS.values())} {KNOCKOUT.upper()} PROBE:
+# kvmnull-scenario POLICY VENDOR {' '.join(p.upper() for p in NULL_PARAMS.values())} {KNOCKOUT.upper()} PROBE
+# (PROBE: 1 runs {PROBE}, workload runs {WORKLOAD}, 0 neither):
 # one negative test.  Prints harness lines ({LOAD}, {UNLOAD}, probe steps),
 # then the kernel log of the scenario between {DMESG_BEGIN} / {DMESG_END}.
 policy=$1 vendor=$2 {_NULL_ARGS} {KNOCKOUT}=${len(NULL_PARAMS) + 3} probe=${len(NULL_PARAMS) + 4}
@@ -62,7 +64,10 @@ loaded=no
 [ -e "/sys/module/$module/initstate" ] && loaded=yes
 echo "{LOAD} $vendor status=$status loaded=$loaded"
 if [ "$loaded" = yes ]; then
-	[ "$probe" = 1 ] && {PROBE}
+	case "$probe" in
+	1) {PROBE} ;;
+	workload) {WORKLOAD} ;;
+	esac
 	rmmod "$module"
 	echo "{UNLOAD} $vendor status=$?"
 fi
@@ -73,3 +78,22 @@ echo "{DMESG_BEGIN}"
 dmesg -c
 echo "{DMESG_END}"
 """
+
+# kvmnull-provoke.ko (selftests/provoke/): the report each what= provokes, and the detector settings
+# it needs first (a soft lockup after 2 s, an RCU stall after 3 s, a hung task after 2 s, KFENCE on)
+PROVOKE_MODULE = "kvmnull-provoke.ko"
+PROVOKE_SETUP = {
+    "null_deref": "", "gpf": "", "bug": "", "ubsan_bounds": "", "ubsan_shift": "",
+    "kfence_uaf": "echo 1 > /sys/module/kfence/parameters/sample_interval",
+    "spin": "echo 1 > /proc/sys/kernel/watchdog_thresh",
+    "rcu_stall": "echo 3 > /sys/module/rcupdate/parameters/rcu_cpu_stall_timeout",
+    "sleep": "echo 2 > /proc/sys/kernel/hung_task_timeout_secs",
+}
+
+
+def provoke_command(kind: str) -> str:
+    """The guest command that provokes ``kind``, every kernel message on the console as it is written."""
+    setup = PROVOKE_SETUP[kind]
+    return (f"echo 8 > /proc/sys/kernel/printk; {setup + '; ' if setup else ''}"
+            f"insmod {MODULES_DIR}/{PROVOKE_MODULE} what={kind}; echo \"{LOAD} provoke status=$?\"; "
+            "rmmod kvmnull_provoke")

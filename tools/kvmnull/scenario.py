@@ -50,6 +50,7 @@ class Scenario:
     vendor: str = "kvm-null"  # or "kvm-amd", the real-vendor control
     nulled: tuple[Hook, ...] = ()
     probe: bool = True  # run the VM lifecycle probe when the vendor registers
+    workload: bool = False  # run the guest workload instead (the real-vendor bite map)
     # kvm-null's null= / null_pmu= as given; by default the names of the NULL hooks
     # (a charp parameter holds at most 1024 bytes: bulk cases pass class selectors)
     params: tuple[tuple[str, str], ...] = ()
@@ -102,7 +103,7 @@ def scenario_command(scenario: Scenario) -> str:
     return shlex.join([
         harness.SCRIPT_PATH.rsplit("/", 1)[1], scenario.policy.value, scenario.vendor,
         *(scenario.null_param(table) for table in harness.NULL_PARAMS), scenario.knockout_param(),
-        "1" if scenario.probe else "0",
+        "workload" if scenario.workload else "1" if scenario.probe else "0",
     ])
 
 

@@ -2,13 +2,16 @@
 
     python tools/tests/capture_logs.py [NAME...]
     python tools/tests/capture_logs.py --series SERIES   # upstream-*-SERIES.log, warned-SERIES.log
+    python tools/tests/capture_logs.py --reports SERIES KIND...   # report-KIND-SERIES.log
 
 Each log is the raw serial console of a real guest (kernel output included),
 with cache paths replaced by ``$CACHE`` so no machine path is stored.
 ``upstream-warn`` boots Debian's unmodified kvm.ko from the image package;
 ``selftests-by-hand`` runs selftest binaries as a user would, kernel messages
 interleaved on the console; ``bitemap`` is the census lifecycle and a few
-bite-map scenarios (the hooks in BITES, NULL under missing_hook=warn).
+bite-map scenarios (the hooks in BITES, NULL under missing_hook=warn);
+``report-KIND-SERIES`` is one report provoked by kvmnull-provoke.ko what=KIND,
+in a fresh guest of that series.
 """
 
 from __future__ import annotations
@@ -21,7 +24,8 @@ from pathlib import Path
 from kvmnull import kconfig, packages
 from kvmnull.build import BuildResult, build
 from kvmnull.census import LIFECYCLE
-from kvmnull.guest import Accel, Guest, GuestConfig
+from kvmnull.guest import Accel, Guest, GuestConfig, GuestError
+from kvmnull.harness import PROVOKE_SETUP, provoke_command
 from kvmnull.hooks import HookClass, Table, load_hooks, vendor_modules
 from kvmnull.initramfs import guest_archive
 from kvmnull.progress import Progress
@@ -148,7 +152,32 @@ def capture_series(series: str) -> None:
         (DATA / f"upstream-knockout-{series}.log").write_bytes(scrub(log, cache))
 
 
+def capture_reports(series: str, kinds: list[str]) -> None:
+    """Each KIND of report, provoked in a fresh one-vCPU guest of SERIES (the guest may die of it:
+    the guest runs with oops=panic, and the panic is part of the log)."""
+    unknown = [k for k in kinds if k not in PROVOKE_SETUP]
+    if unknown:
+        raise SystemExit(f"unknown report kinds {unknown}; valid: {', '.join(PROVOKE_SETUP)}")
+    progress = Progress()
+    cache = packages.cache_root()
+    tree = packages.fetch(packages.Target(series=series), cache, progress)
+    built = build(tree, progress)
+    with tempfile.TemporaryDirectory() as tmp:
+        initrd = initramfs_for(built, busybox_path(), Path(tmp) / "initrd.cpio")
+        for kind in kinds:
+            log = Path(tmp) / f"{kind}.log"
+            try:
+                with Guest(GuestConfig(tree.vmlinuz, initrd, Accel.TCG, cpus=1), log, progress) as guest:
+                    guest.run(provoke_command(kind), timeout=90, stage=f"provoking {kind}")
+            except GuestError as exc:
+                progress.note(f"{kind}: the guest went down: {str(exc).splitlines()[0]}")
+            (DATA / f"report-{kind}-{series}.log").write_bytes(scrub(log, cache))
+
+
 if __name__ == "__main__":
+    if len(sys.argv) >= 4 and sys.argv[1] == "--reports":
+        capture_reports(sys.argv[2], sys.argv[3:])
+        sys.exit(0)
     if len(sys.argv) == 3 and sys.argv[1] == "--series":
         capture_series(sys.argv[2])
         sys.exit(0)

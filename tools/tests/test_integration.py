@@ -19,7 +19,9 @@ from kvmnull.build import REPO, BuildResult, build, copy_for_patching, patch_fil
 from kvmnull.cli import main
 from kvmnull.contract import Outcome, observe
 from kvmnull.errors import GuestError
+from kvmnull.evidence import Report, ReportKind, of_type, parse
 from kvmnull.guest import QEMU, STOPPED, Accel, Guest, GuestConfig, GuestCrashed, GuestHung
+from kvmnull.harness import LOAD, provoke_command
 from kvmnull.hooks import HookClass, HookSet, Table, class_selectors
 from kvmnull.initramfs import guest_archive
 from kvmnull.packages import KernelTree, cache_root, cached_trees
@@ -95,7 +97,8 @@ def test_kvm_null_builds_warning_free_with_w1(built: BuildResult) -> None:
 def test_c_and_patch_are_checkpatch_clean(tree: KernelTree) -> None:
     checkpatch = tree.source / "scripts" / "checkpatch.pl"
     files = [*sorted((REPO / "module").glob("*.[ch]")), *sorted((REPO / "selftests").glob("*.[ch]")),
-             *sorted((REPO / "kbuild" / "knockout").glob("*.[ch]"))]
+             *sorted((REPO / "kbuild" / "knockout").glob("*.[ch]")),
+             *sorted((REPO / "selftests" / "provoke").glob("*.[ch]"))]
     for path in [*files, *patch_files(tree.series)]:
         args = ["perl", str(checkpatch), "--no-tree", "--strict", "--quiet"]
         args += [str(path)] if path.suffix == ".patch" else ["-f", str(path)]
@@ -234,6 +237,20 @@ def test_panic_is_reported_with_console_within_the_timeout(guest_config: GuestCo
     assert info.value.stage == "crash on purpose"
     assert "sysrq" in info.value.console
     assert "Kernel panic" in (tmp_path / "console.log").read_text()  # streamed to disk
+
+
+@pytest.mark.guest
+def test_reports_provoked_in_a_live_guest_are_read_back(guest_config: GuestConfig, tmp_path: Path) -> None:
+    # kvmnull-provoke.ko in the default target's guest: a soft lockup, then a hung task, one boot;
+    # the console the parser reads is the one just streamed to disk
+    log = tmp_path / "console.log"
+    with Guest(guest_config, log, Progress(quiet=True)) as guest:
+        for kind in ("spin", "sleep"):
+            output, status = guest.run(provoke_command(kind), timeout=60, stage=f"provoking {kind}")
+            assert status == 0 and f"{LOAD} provoke status=0" in output
+    found = {(r.report, r.title, r.complete) for r in of_type(parse(log.read_text()), Report)}
+    assert found == {(ReportKind.SOFT_LOCKUP, "BUG: soft lockup in provoke_spin", True),
+                     (ReportKind.HUNG_TASK, "INFO: task hung in provoke_sleep", True)}
 
 
 @pytest.mark.guest
