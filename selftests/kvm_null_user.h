@@ -6,6 +6,7 @@
 #ifndef KVM_NULL_USER_H
 #define KVM_NULL_USER_H
 
+#include <errno.h>
 #include <stdbool.h>
 #include <stdio.h>
 
@@ -32,6 +33,32 @@ static inline bool parse_calls_line(const char *line, struct hook_calls *hc)
 {
 	return sscanf(line, "%31s %95s %31s %15s %lld", hc->table, hc->hook,
 		      hc->class, hc->state, &hc->calls) == 5;
+}
+
+/* The symbolic name of @err, as the tools parse it from the output. */
+static inline const char *errno_name(int err)
+{
+	switch (err) {
+	case EPERM: return "EPERM";
+	case ENOENT: return "ENOENT";
+	case EINTR: return "EINTR";
+	case EIO: return "EIO";
+	case ENXIO: return "ENXIO";
+	case E2BIG: return "E2BIG";
+	case EBADF: return "EBADF";
+	case EAGAIN: return "EAGAIN";
+	case ENOMEM: return "ENOMEM";
+	case EFAULT: return "EFAULT";
+	case EBUSY: return "EBUSY";
+	case EEXIST: return "EEXIST";
+	case ENODEV: return "ENODEV";
+	case EINVAL: return "EINVAL";
+	case ENOTTY: return "ENOTTY";
+	case ENOSPC: return "ENOSPC";
+	case ERANGE: return "ERANGE";
+	case EOPNOTSUPP: return "EOPNOTSUPP";
+	default: return "E?";
+	}
 }
 
 #endif /* KVM_NULL_USER_H */

@@ -25,8 +25,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/kvm.h>
+#include <linux/types.h>
 #include <stdarg.h>
-#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,116 +35,9 @@
 #include <unistd.h>
 
 #include "kvm_null_user.h"
+#include "workload.h"
 
 #define KSFT_SKIP 4
-
-/* guest physical memory: slot 0 (IVT, code, stack) and a dirty-logged slot */
-#define DIRTY_SLOT_GPA		0x20000
-#define DIRTY_SLOT_SIZE		0x4000
-#define DIRTY_PAGE		2	/* the page of the dirty slot the guest writes */
-#define GUEST_STACK		0x8000
-#define MMIO_GPA		0xd0000	/* no memory slot: accesses exit to user space */
-#define MSR_SYSENTER_CS		0x174
-
-/* the ports and values the guest program uses; the asm below spells them out */
-#define PORT_OUT		0x10
-#define PORT_IN			0x11
-#define PORT_IN_ECHO		0x12
-#define PORT_MMIO_ECHO		0x13
-#define PORT_CPUID		0x14
-#define PORT_MSR		0x15
-#define PORT_EXCEPTION		0x16
-#define PORT_IRQ_READY		0x17
-#define PORT_IRQ		0x18
-#define PORT_NMI_READY		0x19
-#define PORT_NMI		0x1a
-#define PORT_DIRTY		0x1b
-#define PORT_MSR_AGAIN		0x1c
-#define PORT_SECOND		0x1d
-#define OUT_VALUE		0xab
-#define IN_VALUE		0x5a
-#define MMIO_WRITE_VALUE	0x77
-#define MMIO_READ_VALUE		0x33
-#define MSR_GUEST_VALUE		0x1234
-#define MSR_HOST_VALUE		0x4321
-#define DIRTY_VALUE		0x05
-#define IRQ_VECTOR		0x20
-#define SECOND_VALUE		0x42
-
-/*
- * The guest program, real mode, CS = DS = SS = 0.  It runs from guest_code;
- * guest_ud, guest_irq and guest_nmi are the handlers the IVT points at, and
- * guest_second is where the second vCPU starts.
- */
-asm(
-"	.pushsection .rodata.kvmnull_guest, \"a\"\n"
-"	.code16\n"
-"	.globl guest_code, guest_ud, guest_irq, guest_nmi, guest_second, guest_code_end\n"
-"guest_code:\n"
-"	mov $0xab, %al\n"			/* port_out */
-"	out %al, $0x10\n"
-"	in $0x11, %al\n"			/* port_in */
-"	out %al, $0x12\n"
-"	mov $0xd000, %bx\n"			/* mmio_write, mmio_read */
-"	mov %bx, %es\n"
-"	movb $0x77, %es:0x0\n"
-"	movb %es:0x1, %al\n"
-"	out %al, $0x13\n"
-"	xor %eax, %eax\n"			/* cpuid */
-"	cpuid\n"
-"	mov %ebx, %eax\n"
-"	outl %eax, $0x14\n"
-"	mov $0x174, %ecx\n"			/* msr_guest */
-"	mov $0x1234, %eax\n"
-"	xor %edx, %edx\n"
-"	wrmsr\n"
-"	xor %eax, %eax\n"
-"	rdmsr\n"
-"	outl %eax, $0x15\n"
-"	rdmsr\n"				/* set_msrs: the host's value */
-"	outl %eax, $0x1c\n"
-"	ud2\n"					/* exception: guest_ud skips it */
-"	sti\n"					/* interrupt */
-"	mov $1, %al\n"
-"	out %al, $0x17\n"
-"	nop\n"
-"	cli\n"
-"	mov $1, %al\n"				/* nmi (guest_irq left 0x20 in AL) */
-"	out %al, $0x19\n"
-"	nop\n"
-"	mov $0x2000, %ax\n"			/* dirty_log: DIRTY_SLOT_GPA + 2 pages */
-"	mov %ax, %ds\n"
-"	movb $0x05, 0x2000\n"
-"	xor %ax, %ax\n"
-"	mov %ax, %ds\n"
-"	out %al, $0x1b\n"
-"	hlt\n"					/* hlt */
-"guest_ud:\n"
-"	push %bp\n"
-"	mov %sp, %bp\n"
-"	addw $2, 2(%bp)\n"			/* return past the 2-byte ud2 */
-"	pop %bp\n"
-"	mov $6, %al\n"
-"	out %al, $0x16\n"
-"	iret\n"
-"guest_irq:\n"
-"	mov $0x20, %al\n"
-"	out %al, $0x18\n"
-"	iret\n"
-"guest_nmi:\n"
-"	mov $2, %al\n"
-"	out %al, $0x1a\n"
-"	iret\n"
-"guest_second:\n"
-"	mov $0x42, %al\n"
-"	out %al, $0x1d\n"
-"	hlt\n"
-"guest_code_end:\n"
-"	.code64\n"
-"	.popsection\n");
-
-extern const unsigned char guest_code[], guest_ud[], guest_irq[], guest_nmi[];
-extern const unsigned char guest_second[], guest_code_end[];
 
 /* The workload's steps, in order (kvmnull's tools read this list). */
 enum workload_step {
@@ -220,31 +113,6 @@ static struct {
 	char detail[256];
 } w;
 
-static const char *errno_name(int err)
-{
-	switch (err) {
-	case EPERM: return "EPERM";
-	case ENOENT: return "ENOENT";
-	case EINTR: return "EINTR";
-	case EIO: return "EIO";
-	case ENXIO: return "ENXIO";
-	case E2BIG: return "E2BIG";
-	case EBADF: return "EBADF";
-	case EAGAIN: return "EAGAIN";
-	case ENOMEM: return "ENOMEM";
-	case EFAULT: return "EFAULT";
-	case EBUSY: return "EBUSY";
-	case EEXIST: return "EEXIST";
-	case ENODEV: return "ENODEV";
-	case EINVAL: return "EINVAL";
-	case ENOTTY: return "ENOTTY";
-	case ENOSPC: return "ENOSPC";
-	case ERANGE: return "ERANGE";
-	case EOPNOTSUPP: return "EOPNOTSUPP";
-	default: return "E?";
-	}
-}
-
 static void say(enum workload_step step, const char *result, const char *fmt, ...)
 {
 	va_list ap;
@@ -282,7 +150,10 @@ static bool wrong(enum workload_step step, const char *fmt, ...)
 
 static bool ok(enum workload_step step, const char *detail)
 {
-	say(step, "ok", "%s", detail ? detail : "");
+	if (detail)
+		say(step, "ok", "%s", detail);
+	else
+		say(step, "ok", NULL);
 	return true;
 }
 
@@ -350,9 +221,9 @@ static bool run_to_io(enum workload_step step, struct vcpu *v, int direction,
 
 /* Run to an OUT on @port and check the value the guest wrote. */
 static bool run_to_out(enum workload_step step, struct vcpu *v, unsigned int port,
-		       unsigned int size, uint32_t expected)
+		       unsigned int size, __u32 expected)
 {
-	uint32_t value = 0;
+	__u32 value = 0;
 
 	if (!run_to_io(step, v, KVM_EXIT_IO_OUT, port, size))
 		return false;
@@ -362,7 +233,7 @@ static bool run_to_out(enum workload_step step, struct vcpu *v, unsigned int por
 	return true;
 }
 
-static bool run_to_mmio(enum workload_step step, struct vcpu *v, bool is_write, uint64_t addr)
+static bool run_to_mmio(enum workload_step step, struct vcpu *v, bool is_write, __u64 addr)
 {
 	char seen[160];
 
@@ -376,7 +247,7 @@ static bool run_to_mmio(enum workload_step step, struct vcpu *v, bool is_write, 
 		     is_write ? "write" : "read", (unsigned long long)addr, seen);
 }
 
-static struct kvm_msrs *one_msr(uint32_t index, uint64_t value)
+static struct kvm_msrs *one_msr(__u32 index, __u64 value)
 {
 	static struct {
 		struct kvm_msrs head;
@@ -479,7 +350,7 @@ static bool start_at(enum workload_step regs_step, enum workload_step sregs_step
 
 static void set_vector(unsigned int vector, const unsigned char *handler)
 {
-	uint16_t ip = GUEST_ENTRY + (handler - guest_code), cs = 0;
+	__u16 ip = GUEST_ENTRY + (handler - guest_code), cs = 0;
 
 	memcpy(w.mem + vector * 4, &ip, 2);
 	memcpy(w.mem + vector * 4 + 2, &cs, 2);
@@ -491,7 +362,7 @@ static bool guest_steps_after_port_out(void)
 	struct vcpu *v = &w.vcpu[0];
 	struct kvm_interrupt irq = { .irq = IRQ_VECTOR };
 	struct kvm_msrs *msrs;
-	uint32_t mmio_value = MMIO_READ_VALUE;
+	__u32 mmio_value = MMIO_READ_VALUE;
 	char detail[64];
 
 	if (!run_to_io(STEP_PORT_IN, v, KVM_EXIT_IO_IN, PORT_IN, 1))
@@ -518,7 +389,8 @@ static bool guest_steps_after_port_out(void)
 	if (!run_to_out(STEP_CPUID, v, PORT_CPUID, 4, w.cpuid_ebx) || !ok(STEP_CPUID, detail))
 		return false;
 
-	if (!run_to_out(STEP_MSR_GUEST, v, PORT_MSR, 4, MSR_GUEST_VALUE) || !ok(STEP_MSR_GUEST, NULL))
+	if (!run_to_out(STEP_MSR_GUEST, v, PORT_MSR, 4, MSR_GUEST_VALUE) ||
+	    !ok(STEP_MSR_GUEST, NULL))
 		return false;
 	msrs = one_msr(MSR_SYSENTER_CS, 0);
 	if (!ioctl_ok(STEP_GET_MSRS, ioctl(v->fd, KVM_GET_MSRS, msrs)))
@@ -532,7 +404,8 @@ static bool guest_steps_after_port_out(void)
 	msrs = one_msr(MSR_SYSENTER_CS, MSR_HOST_VALUE);
 	if (!ioctl_ok(STEP_SET_MSRS, ioctl(v->fd, KVM_SET_MSRS, msrs)))
 		return false;
-	if (!run_to_out(STEP_SET_MSRS, v, PORT_MSR_AGAIN, 4, MSR_HOST_VALUE) || !ok(STEP_SET_MSRS, NULL))
+	if (!run_to_out(STEP_SET_MSRS, v, PORT_MSR_AGAIN, 4, MSR_HOST_VALUE) ||
+	    !ok(STEP_SET_MSRS, NULL))
 		return false;
 
 	if (!run_to_out(STEP_EXCEPTION, v, PORT_EXCEPTION, 1, 6) || !ok(STEP_EXCEPTION, "#UD"))
@@ -544,7 +417,8 @@ static bool guest_steps_after_port_out(void)
 		return wrong(STEP_INTERRUPT, "not ready for injection (ready=%u if=%u)",
 			     v->run->ready_for_interrupt_injection, v->run->if_flag);
 	if (!ioctl_ok(STEP_INTERRUPT, ioctl(v->fd, KVM_INTERRUPT, &irq)) ||
-	    !run_to_out(STEP_INTERRUPT, v, PORT_IRQ, 1, IRQ_VECTOR) || !ok(STEP_INTERRUPT, "vector 0x20"))
+	    !run_to_out(STEP_INTERRUPT, v, PORT_IRQ, 1, IRQ_VECTOR) ||
+	    !ok(STEP_INTERRUPT, "vector 0x20"))
 		return false;
 
 	if (!run_to_out(STEP_NMI, v, PORT_NMI_READY, 1, 1) ||
@@ -557,7 +431,7 @@ static bool guest_steps_after_port_out(void)
 static bool dirty_log(void)
 {
 	struct kvm_dirty_log log = { .slot = 1 };
-	uint64_t bitmap = 0, expected = w.no_guest_code ? 0 : 1ULL << DIRTY_PAGE;
+	__u64 bitmap = 0, expected = w.no_guest_code ? 0 : 1ULL << DIRTY_PAGE;
 
 	log.dirty_bitmap = &bitmap;
 	if (!ioctl_ok(STEP_DIRTY_LOG, ioctl(w.vm, KVM_GET_DIRTY_LOG, &log)))
@@ -586,8 +460,10 @@ static bool host_state(void)
 	if (!ioctl_ok(STEP_VCPU_EVENTS, ioctl(w.vcpu[0].fd, KVM_GET_VCPU_EVENTS, &events)))
 		return false;
 	if (events.exception.injected || events.exception.pending || events.nmi.pending)
-		return wrong(STEP_VCPU_EVENTS, "left over: exception injected=%u pending=%u, nmi pending=%u",
-			     events.exception.injected, events.exception.pending, events.nmi.pending);
+		return wrong(STEP_VCPU_EVENTS,
+			     "left over: exception injected=%u pending=%u, nmi pending=%u",
+			     events.exception.injected, events.exception.pending,
+			     events.nmi.pending);
 	return ioctl_ok(STEP_VCPU_EVENTS, ioctl(w.vcpu[0].fd, KVM_SET_VCPU_EVENTS, &events)) &&
 	       ok(STEP_VCPU_EVENTS, NULL);
 }
@@ -597,16 +473,19 @@ static bool second_vcpu(void)
 	struct vcpu *v = &w.vcpu[1];
 
 	if (!create_vcpu(STEP_SECOND_VCPU, 1) ||
-	    !start_at(STEP_SECOND_VCPU, STEP_SECOND_VCPU, v, GUEST_ENTRY + (guest_second - guest_code)))
+	    !start_at(STEP_SECOND_VCPU, STEP_SECOND_VCPU, v,
+		      GUEST_ENTRY + (guest_second - guest_code)))
 		return false;
 	if (w.no_guest_code) {
 		say(STEP_SECOND_VCPU, "ok", "created; its guest code skipped: %s", w.detail);
 		return true;
 	}
-	if (!run_to_out(STEP_SECOND_VCPU, v, PORT_SECOND, 1, SECOND_VALUE) || !run_vcpu(STEP_SECOND_VCPU, v))
+	if (!run_to_out(STEP_SECOND_VCPU, v, PORT_SECOND, 1, SECOND_VALUE) ||
+	    !run_vcpu(STEP_SECOND_VCPU, v))
 		return false;
 	if (v->run->exit_reason != KVM_EXIT_HLT)
-		return wrong(STEP_SECOND_VCPU, "expected exit hlt, got exit_reason=%u", v->run->exit_reason);
+		return wrong(STEP_SECOND_VCPU, "expected exit hlt, got exit_reason=%u",
+			     v->run->exit_reason);
 	return ok(STEP_SECOND_VCPU, NULL);
 }
 
@@ -655,7 +534,8 @@ static bool detect_kvm_null(struct vcpu *v)
 		if (v->run->exit_reason == KVM_EXIT_IO && v->run->io.port == PORT_OUT)
 			return true;	/* a real vendor: the first exit is the guest's */
 		describe_exit(v->run, seen, sizeof(seen));
-		return wrong(STEP_PORT_OUT, "expected exit io out port=0x%x, got %s", PORT_OUT, seen);
+		return wrong(STEP_PORT_OUT, "expected exit io out port=0x%x, got %s",
+			     PORT_OUT, seen);
 	}
 	w.no_guest_code = true;
 	snprintf(w.detail, sizeof(w.detail), "the vendor runs no guest code (kvm-null)");
@@ -670,7 +550,8 @@ int main(void)
 	bool done;
 
 	setvbuf(stdout, NULL, _IONBF, 0);
-	w.vcpu[0].fd = w.vcpu[1].fd = -1;
+	w.vcpu[0].fd = -1;
+	w.vcpu[1].fd = -1;
 	w.kvm = open("/dev/kvm", O_RDWR | O_CLOEXEC);
 	if (w.kvm < 0 && errno == ENOENT) {
 		say(STEP_OPEN, "skip", "no /dev/kvm");
@@ -690,7 +571,7 @@ int main(void)
 	if (!done)
 		return 1;
 
-	/* the first KVM_RUN tells a real vendor from kvm-null; a real one then sees port_out again */
+	/* the first KVM_RUN tells a real vendor from kvm-null */
 	if (!detect_kvm_null(v))
 		return 1;
 	if (!w.no_guest_code) {

@@ -63,10 +63,11 @@ def _parser() -> argparse.ArgumentParser:
     stubs.add_argument("--config", required=True, type=Path, help="the kernel's .config")
     stubs.add_argument("--out", required=True, type=Path, help="folder to write kvm_null_hooks.h into")
 
-    from . import census_cli, evidence_cli, matrix, run_cli, selftest
+    from . import bitemap_cli, census_cli, evidence_cli, matrix, run_cli, selftest
     run_cli.add_parser(sub, _common, _guest_options)
     evidence_cli.add_parser(sub, _common, _guest_options)
     census_cli.add_parser(sub, _common, _guest_options)
+    bitemap_cli.add_parser(sub, _common, _guest_options)
     matrix.add_parser(sub, _common, _guest_options)
     selftest.add_parser(sub, _common, _guest_options)
     return parser

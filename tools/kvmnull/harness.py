@@ -13,6 +13,8 @@ BEGIN = "kvmnull-scenario: begin"
 LOAD = "kvmnull-load:"
 UNLOAD = "kvmnull-unload:"
 DMESG_BEGIN = "kvmnull-dmesg-begin"
+# printed when a real vendor cannot load again after the scenario: the next scenario needs a fresh guest
+SPENT = "kvmnull-health: spent"
 DMESG_END = "kvmnull-dmesg-end"
 SCRIPT_PATH = "bin/kvmnull-scenario"
 PROBE = "kvmnull-probe"
@@ -77,6 +79,16 @@ fi
 echo "{DMESG_BEGIN}"
 dmesg -c
 echo "{DMESG_END}"
+# a knockout can leave kernel state behind that stops the vendor loading again
+# (NULL disable_virtualization_cpu leaves SVM on): then this guest is spent, and the next
+# scenario boots another
+if [ "$real" = yes ]; then
+	if insmod {MODULES_DIR}/$vendor.ko 2>/dev/null; then
+		rmmod "$module" && rmmod kvm && insmod {MODULES_DIR}/kvm.ko || exit {EXIT_RELOAD}
+	else
+		echo "{SPENT}"
+	fi
+fi
 """
 
 # kvmnull-provoke.ko (selftests/provoke/): the report each what= provokes, and the detector settings

@@ -188,6 +188,8 @@ class GuestSession:
             self._forget(guest)
             raise HarnessError(f"{scenario.name}: the harness failed: {harness.EXIT_CODES[status]} (status {status})",
                                f"see the console log {self.log_path}")
+        if harness.SPENT in output:
+            self._forget(guest)  # the scenario's result stands; the next one needs a fresh guest
         return ScenarioRun(scenario, output, time.monotonic() - started)
 
     def close(self) -> None:

@@ -3,6 +3,7 @@
     python tools/tests/capture_logs.py [NAME...]
     python tools/tests/capture_logs.py --series SERIES   # upstream-*-SERIES.log, warned-SERIES.log
     python tools/tests/capture_logs.py --reports SERIES KIND...   # report-KIND-SERIES.log
+    python tools/tests/capture_logs.py --vendor-bitemap SERIES    # vendor-bitemap-SERIES.json
 
 Each log is the raw serial console of a real guest (kernel output included),
 with cache paths replaced by ``$CACHE`` so no machine path is stored.
@@ -16,6 +17,7 @@ in a fresh guest of that series.
 
 from __future__ import annotations
 
+import json
 import re
 import sys
 import tempfile
@@ -36,10 +38,14 @@ DATA = Path(__file__).resolve().parent / "test_data"
 BITES = ("check_processor_compatibility", "vcpu_create", "is_valid_cr0", "vcpu_pre_run", "get_cpl", "handle_exit")
 
 
+def scrub_text(text: str, cache: Path) -> str:
+    """Console text with machine paths replaced."""
+    return re.sub(r"/tmp/[\w./+-]+", "$TMP", text.replace(str(cache), "$CACHE"))
+
+
 def scrub(log: Path, cache: Path) -> bytes:
     """The log's raw bytes (CR and all), with machine paths replaced."""
-    text = log.read_bytes().decode("utf-8", errors="replace").replace(str(cache), "$CACHE")
-    return re.sub(r"/tmp/[\w./+-]+", "$TMP", text).encode()
+    return scrub_text(log.read_bytes().decode("utf-8", errors="replace"), cache).encode()
 
 
 def main(argv: list[str]) -> int:
@@ -174,7 +180,39 @@ def capture_reports(series: str, kinds: list[str]) -> None:
             (DATA / f"report-{kind}-{series}.log").write_bytes(scrub(log, cache))
 
 
+# knockouts of kvm-amd whose workload runs show each way a bite can look (see VENDOR_BITES in test_bitemap.py)
+VENDOR_BITES = ("x86.handle_exit", "x86.get_msr", "x86.is_valid_cr0", "x86.inject_exception",
+                "x86.enable_virtualization_cpu", "x86.check_processor_compatibility", "x86.get_cpl",
+                "x86.disable_virtualization_cpu", "x86.vcpu_create")
+
+
+def capture_vendor_bitemap(series: str) -> None:
+    """The control and a few kvm-amd knockouts under missing_hook=warn, each scenario's console excerpt
+    as the bite map classifies it (with how its guest ended), into ``vendor-bitemap-SERIES.json``."""
+    progress = Progress()
+    cache = packages.cache_root()
+    tree = packages.fetch(packages.Target(series=series), cache, progress)
+    hooks = load_hooks(tree.source, kconfig.load(tree.source, tree.config, tree.release).evaluator())
+    built = build(tree, progress)
+    by_key = {h.key: h for h in hooks.hooks}
+    runs = []
+    with tempfile.TemporaryDirectory() as tmp:
+        initrd = initramfs_for(built, busybox_path(), Path(tmp) / "initrd.cpio")
+        with GuestSession(GuestConfig(tree.vmlinuz, initrd, Accel.TCG, cpus=1), Path(tmp) / "bitemap.log",
+                          progress, scenario_timeout=20) as session:
+            for key in ("control", *VENDOR_BITES):
+                nulled = () if key == "control" else (by_key[key],)
+                run = session.run(Scenario(key, Policy.WARN, "kvm-amd", nulled, probe=False, workload=True))
+                runs.append({"scenario": key, "crash": run.crash, "hung": run.hung,
+                             "output": scrub_text(run.output, cache)})
+    (DATA / f"vendor-bitemap-{series}.json").write_text(json.dumps({"kernel": tree.release, "runs": runs},
+                                                                   indent=1) + "\n")
+
+
 if __name__ == "__main__":
+    if len(sys.argv) == 3 and sys.argv[1] == "--vendor-bitemap":
+        capture_vendor_bitemap(sys.argv[2])
+        sys.exit(0)
     if len(sys.argv) >= 4 and sys.argv[1] == "--reports":
         capture_reports(sys.argv[2], sys.argv[3:])
         sys.exit(0)

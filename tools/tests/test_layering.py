@@ -19,10 +19,11 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("initramfs",),
     ("guest", "scenario"),  # guest
     ("evidence", "ktap"),  # evidence
-    ("contract", "census", "history"),  # verdict
+    ("contract", "census", "history", "bitemap"),  # verdict
     ("report",),  # report
     ("target",),  # where the stages meet
-    ("run_cli", "evidence_cli", "census_cli", "matrix", "selftest", "cli", "__main__", "__init__"),  # commands
+    ("run_cli", "evidence_cli", "census_cli", "bitemap_cli", "matrix", "selftest", "cli", "__main__",
+     "__init__"),  # commands
 )
 
 
