@@ -99,9 +99,10 @@ def classify(hook: Hook, output: str, crashed: str | None, hung: bool, control: 
              hooks: HookSet) -> VendorBite:
     """Where and how the run with ``hook`` knocked out first differs from ``control``."""
     own = evidence.own_output(output)
-    harness_lines, kernel_log = evidence.split_output(own)
+    harness_lines, _ = evidence.split_output(own)
     records = evidence.parse(harness_lines, hooks)
-    kernel = evidence.parse(kernel_log or own, hooks)
+    # the whole excerpt: the harness prints the load's kernel log before the workload, the rest after it
+    kernel = evidence.parse(own, hooks)
     steps = workload_steps(records)
     warned = any(w.table == hook.table.value and w.hook == hook.name for w in of_type(kernel, Warn))
     order = list(abi.load().workload_steps)
@@ -110,10 +111,10 @@ def classify(hook: Hook, output: str, crashed: str | None, hung: bool, control: 
     def bite(divergence: Divergence, step: str | None, how: str, text: str) -> VendorBite:
         return VendorBite(hook, divergence, step, how, text, warned)
 
+    last_line = next((r.text for r in reversed(of_type(records, Probe)) if r.program == harness.WORKLOAD), "")
     if hung:
         last = steps[-1].step if steps else "load"
-        return bite(Divergence.HANG, next_step or "unload", f"hang: never returned (last done: {last})",
-                    f"kvmnull-workload: step {last} ..." if steps else "")
+        return bite(Divergence.HANG, next_step or "unload", f"hang: never returned (last done: {last})", last_line)
     if crashed:
         crash = next(iter(of_type(evidence.parse(own, hooks), Crash)), None)
         if crash is None:  # e.g. the machine reset itself: no kernel report at all

@@ -175,20 +175,32 @@ class Guest:
             raise GuestError(f"no running guest for {stage}", "start the guest first")
         return self._child
 
-    def _console_tail(self, chars: int = 6000) -> str:
-        """What the console showed last, read back from the log (which has it all)."""
+    def _console_tail(self, chars: int = 6000, since: int | None = None) -> str:
+        """What the console showed last, read back from the log (which has it all): the last ``chars``,
+        or everything from byte ``since`` on (a command's whole console, however long its splats)."""
         if self._log:
             self._log.flush()
         try:
-            text = self.log_path.read_bytes().decode("utf-8", errors="replace")
+            data = self.log_path.read_bytes()
         except OSError:
             return ""
-        return text[-chars:]
+        if since is not None:
+            return data[since:].decode("utf-8", errors="replace")
+        return data.decode("utf-8", errors="replace")[-chars:]
+
+    def _log_size(self) -> int:
+        if self._log:
+            self._log.flush()
+        try:
+            return self.log_path.stat().st_size
+        except OSError:
+            return 0
 
     def run(self, command: str, timeout: float = 30.0, stage: str | None = None) -> tuple[str, int]:
         """Run a shell command in the guest; returns its output and exit status."""
         stage = stage or command
         child = self._require_child(stage)
+        started = self._log_size()
         token = secrets.token_hex(6)
         # the marker is split in the command text so that an echo never matches it
         child.sendline(f"{command}\necho \"KVMNULL-\"'{token}'\"-END $?\"")
@@ -202,10 +214,10 @@ class Guest:
             title = child.after.strip()
             # let the panic finish printing; QEMU exits on its own (-no-reboot)
             child.expect([pexpect.EOF, pexpect.TIMEOUT], timeout=self.timeout(10))
-            raise GuestCrashed(stage, self._console_tail(), title)
+            raise GuestCrashed(stage, self._console_tail(since=started), title)
         if index == 2:
-            raise GuestHung(stage, self._console_tail(), wait)
-        raise GuestCrashed(stage, self._console_tail(), "QEMU exited")
+            raise GuestHung(stage, self._console_tail(since=started), wait)
+        raise GuestCrashed(stage, self._console_tail(since=started), "QEMU exited")
 
     def check(self, command: str, timeout: float = 30.0, stage: str | None = None) -> str:
         """Run a command that must succeed."""

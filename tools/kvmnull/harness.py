@@ -68,7 +68,8 @@ echo "{LOAD} $vendor status=$status loaded=$loaded"
 if [ "$loaded" = yes ]; then
 	case "$probe" in
 	1) {PROBE} ;;
-	workload) {WORKLOAD} ;;
+	# the load's kernel log first: a workload step may take the guest down before the end
+	workload) dmesg -c; {WORKLOAD} ;;
 	esac
 	rmmod "$module"
 	echo "{UNLOAD} $vendor status=$?"
