@@ -27,7 +27,8 @@
 
 static char *what = "";
 module_param(what, charp, 0444);
-#define KINDS "null_deref, gpf, bug, ubsan_bounds, ubsan_shift, kfence_uaf, spin, rcu_stall, sleep"
+#define KINDS "null_deref, gpf, bug, ubsan_bounds, ubsan_shift, kfence_uaf, spin, rcu_stall, " \
+	"sleep, atomic_sleep"
 MODULE_PARM_DESC(what, "the report to provoke: " KINDS);
 
 static unsigned int seconds = 8;
@@ -127,6 +128,15 @@ static noinline int provoke_sleep(void)
 	return 0;
 }
 
+/* asleep with preemption off: the scheduler's "BUG: scheduling while atomic" */
+static noinline int provoke_atomic_sleep(void)
+{
+	preempt_disable();
+	msleep(20);
+	preempt_enable();
+	return 0;
+}
+
 static const struct {
 	const char *name;
 	int (*provoke)(void);
@@ -140,6 +150,7 @@ static const struct {
 	{ "spin", provoke_spin },
 	{ "rcu_stall", provoke_rcu_stall },
 	{ "sleep", provoke_sleep },
+	{ "atomic_sleep", provoke_atomic_sleep },
 };
 
 static int __init provoke_init(void)

@@ -64,7 +64,7 @@ _END_OF_REPORT = re.compile(r"---\[ end trace|</TASK>|^={40,}$")
 # where a report is written, not what caused it: the guilty function is the first frame outside these
 _MACHINERY = re.compile(
     r"^(?:dump_stack\w*|show_stack|sched_show_task|(?:__)?warn\w*|warn_slowpath\w*|report_bug|handle_bug|"
-    r"exc_\w+|asm_exc_\w+|panic|__schedule|schedule\w*|io_schedule\w*|msleep\w*|usleep\w*|"
+    r"exc_\w+|asm_exc_\w+|panic|__schedule\w*|schedule\w*|io_schedule\w*|msleep\w*|usleep\w*|"
     r"__delay|delay_tsc|delay_loop|__const_udelay|__udelay|"
     r"(?:__)?ubsan_\w+|(?:__)?kasan_\w+|__asan_\w+|(?:__)?kfence_\w+|print_report|"
     r"lockdep_\w+|(?:__)?lock_acquire|(?:__)?mutex_lock\w*|down\w*|wait_for_completion\w*|"
@@ -92,6 +92,7 @@ class ReportKind(enum.Enum):
     RCU_STALL = "rcu stall"
     SOFT_LOCKUP = "soft lockup"
     HARD_LOCKUP = "hard lockup"
+    OTHER = "other"  # a "BUG: ..." the parser has no grammar of its own for
 
     @property
     def fatal(self) -> bool:
@@ -131,6 +132,9 @@ _REPORTS = (
        "BUG: kernel NULL pointer dereference", Blame.RIP),
     _g(ReportKind.PAGE_FAULT, r"BUG: unable to handle page fault for address: \w+",
        "BUG: unable to handle page fault", Blame.RIP),
+    # before 4.17
+    _g(ReportKind.PAGE_FAULT, r"BUG: unable to handle kernel (?P<what>NULL pointer dereference|paging request) at",
+       "BUG: unable to handle kernel {what}", Blame.RIP),
     _g(ReportKind.KERNEL_BUG, r"kernel BUG at (?P<file>[^\s:]+):(?P<line>\d{1,9})!", "kernel BUG", Blame.RIP),
     _g(ReportKind.MEMORY, r"BUG: (?P<tool>KASAN|KFENCE|KMSAN): (?P<what>[\w -]+?) in (?P<function>[\w.]+)"
        r"(?:\+0x[0-9a-f]+/0x[0-9a-f]+(?: \[(?P<module>[\w-]+)\])?)?",
@@ -152,6 +156,9 @@ _REPORTS = (
     _g(ReportKind.LOCKDEP, r"WARNING: possible recursive locking detected", "possible deadlock", Blame.STACK),
     _g(ReportKind.LOCKDEP, r"WARNING: (?P<what>inconsistent lock state|lock held when returning to user space|"
        r"held lock freed|bad unlock balance detected|suspicious RCU usage)", "{what}", Blame.STACK),
+    # last: any other "BUG: WHAT[: details]" ("scheduling while atomic", "Bad page state", ...) is kept,
+    # titled by what precedes its first colon
+    _g(ReportKind.OTHER, r"\bBUG: (?P<what>[^:\r\n]{1,80})", "BUG: {what}", Blame.STACK),
 )
 _BLAMES = {g.kind: g.blame for g in _REPORTS}
 _REPORT_WORDS = "general protection|BUG|Oops|panic|UBSAN|INFO: |LOCKUP|WARNING: "

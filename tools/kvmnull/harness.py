@@ -101,6 +101,7 @@ PROVOKE_SETUP = {
     "spin": "echo 1 > /proc/sys/kernel/watchdog_thresh",
     "rcu_stall": "echo 3 > /sys/module/rcupdate/parameters/rcu_cpu_stall_timeout",
     "sleep": "echo 2 > /proc/sys/kernel/hung_task_timeout_secs",
+    "atomic_sleep": "",
 }
 
 

@@ -263,6 +263,9 @@ PANIC = ("Crash", ReportKind.PANIC, "Kernel panic - not syncing: Fatal exception
                                       "provoke_ubsan_bounds", "kvmnull_provoke", True)]),
     ("report-ubsan_shift-7.3.log", [("Report", ReportKind.UBSAN, "UBSAN: shift-out-of-bounds in provoke_ubsan_shift",
                                      "kvmnull_provoke", True)]),
+    # a "BUG:" with no grammar of its own is kept, titled by its words, blamed through the stack
+    ("report-atomic_sleep-6.12.log", [("Report", ReportKind.OTHER, "BUG: scheduling while atomic in "
+                                       "provoke_atomic_sleep", "kvmnull_provoke", True)]),
 ])
 def test_crash_and_memory_reports_are_titled_and_blamed(name: str, expected: list[tuple[object, ...]]) -> None:
     assert reports(name) == expected
