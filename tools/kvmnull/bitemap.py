@@ -99,12 +99,11 @@ def classify(hook: Hook, output: str, crashed: str | None, hung: bool, control: 
              hooks: HookSet) -> VendorBite:
     """Where and how the run with ``hook`` knocked out first differs from ``control``."""
     own = evidence.own_output(output)
-    harness_lines, _ = evidence.split_output(own)
-    records = evidence.parse(harness_lines, hooks)
-    # the whole excerpt: the harness prints the load's kernel log before the workload, the rest after it
-    kernel = evidence.parse(own, hooks)
+    # the whole excerpt: the harness's lines, the load's kernel log (printed before the workload) and
+    # the rest of the kernel log after it
+    records = evidence.parse(own, hooks)
     steps = workload_steps(records)
-    warned = any(w.table == hook.table.value and w.hook == hook.name for w in of_type(kernel, Warn))
+    warned = any(w.table == hook.table.value and w.hook == hook.name for w in of_type(records, Warn))
     order = list(abi.load().workload_steps)
     next_step = order[len(steps)] if len(steps) < len(order) else None
 
@@ -116,7 +115,7 @@ def classify(hook: Hook, output: str, crashed: str | None, hung: bool, control: 
         last = steps[-1].step if steps else "load"
         return bite(Divergence.HANG, next_step or "unload", f"hang: never returned (last done: {last})", last_line)
     if crashed:
-        crash = next(iter(of_type(evidence.parse(own, hooks), Crash)), None)
+        crash = next(iter(of_type(records, Crash)), None)
         if crash is None:  # e.g. the machine reset itself: no kernel report at all
             return bite(Divergence.CRASH, next_step or "unload", f"guest died without a kernel report: {crashed}",
                         crashed)
@@ -142,8 +141,8 @@ def classify(hook: Hook, output: str, crashed: str | None, hung: bool, control: 
     unload = next(iter(of_type(records, Unload)), None)
     if unload and unload.status:
         return bite(Divergence.UNLOAD_FAILED, "unload", f"rmmod fails (status {unload.status})", unload.text)
-    other = [w for w in of_type(kernel, Warn) if w.hook is None]
-    reports = of_type(kernel, KernelReport)
+    other = [w for w in of_type(records, Warn) if w.hook is None]
+    reports = of_type(records, KernelReport)
     if other or reports:
         first = (other or reports)[0]
         title = first.title
@@ -161,33 +160,37 @@ _CALL = "|".join((
 _DEFINITION = re.compile(r"^(?:static\s+)?(?:inline\s+)?(?:__always_inline\s+)?[\w\s\*]+?\b(?P<name>\w+)\(")
 
 
-def callers(source: Path, hook: Hook) -> tuple[str, ...]:
-    """The functions of kvm.ko's own source (not the vendors') that call or test ``hook``."""
-    pattern = re.compile(_CALL.format(name=re.escape(hook.name)))
+def callers(source: Path, hooks: Sequence[Hook]) -> dict[str, tuple[str, ...]]:
+    """``table.hook`` -> the functions of kvm.ko's own source (not the vendors') that call or test it,
+    for every hook of ``hooks``, reading each source file once."""
+    patterns = {h.key: re.compile(_CALL.format(name=re.escape(h.name))) for h in hooks}
     vendor_dirs = {source / d for d in VENDOR_DIRS.values()}
-    found: dict[str, None] = {}
-    kvm = source / "arch" / "x86" / "kvm"
-    for path in sorted(kvm.rglob("*.[ch]")):
+    found: dict[str, dict[str, None]] = {key: {} for key in patterns}
+    for path in sorted((source / "arch" / "x86" / "kvm").rglob("*.[ch]")):
         if path.parent in vendor_dirs:
             continue
         function = None
         for line in path.read_text(errors="replace").splitlines():
             if (line[:1].isalpha() or line.startswith("_")) and (m := _DEFINITION.match(line)):
                 function = m.group("name")
-            if pattern.search(line) and function:
-                found[function] = None
-    return tuple(found)
+            if function:
+                for key, pattern in patterns.items():
+                    if pattern.search(line):
+                        found[key][function] = None
+    return {key: tuple(functions) for key, functions in found.items()}
 
 
 def with_flags(bites: Sequence[VendorBite], source: Path) -> list[VendorBite]:
     """Flag optional hooks the workload needs, and mandatory hooks it never reached (with their callers)."""
+    quiet = callers(source, [b.hook for b in bites
+                             if not b.divergence.bites and b.hook.hook_class is HookClass.MANDATORY])
     flagged = []
     for b in bites:
         flags: list[str] = []
         if b.divergence.bites and b.hook.hook_class in (HookClass.OPTIONAL, HookClass.OPTIONAL_RET0):
             flags.append("optional in the header, required by SVM for this workload")
         if not b.divergence.bites and b.hook.hook_class is HookClass.MANDATORY:
-            called = callers(source, b.hook)
+            called = quiet[b.hook.key]
             flags.append("mandatory, never bites in this workload" +
                          (f"; kvm.ko calls it from {', '.join(f + '()' for f in called[:4])}"
                           + (" ..." if len(called) > 4 else "") if called else ""))

@@ -551,8 +551,6 @@ class _State:
         complete = grammar.blame in (Blame.HEADER, Blame.NONE)
         self.add(cls(number, line, grammar.kind, headline, function, groups.get("module") or None, complete))
         self.open_report = None if complete else len(self.records) - 1
-        if grammar.kind is ReportKind.PANIC:
-            self.open_report = None
         return True
 
     def _report_body(self, line: str) -> bool:

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import difflib
 import enum
+import functools
 import itertools
 import re
 from collections.abc import Sequence
@@ -89,10 +90,6 @@ class Change:
     detail: str
     evidence: tuple[str, ...] = ()
 
-    def describe(self) -> str:
-        why = f" [{'; '.join(self.evidence)}]" if self.evidence else ""
-        return f"{self.before}->{self.after}: {self.kind.value}{': ' + self.detail if self.detail else ''}{why}"
-
 
 @dataclass(frozen=True)
 class Lineage:
@@ -139,13 +136,18 @@ def signature(hook: Hook) -> str:
 _FUNCTION_START = r"^[A-Za-z_][^;{{}}=]*\b{name}\s*\([^;]*?\)\s*\n\{{\n"
 
 
+@functools.cache
+def _texts(folder: Path) -> tuple[str, ...]:
+    """The C files of a vendor's folder, then of kvm's own, read once per history (rename candidates
+    look up many functions in the same files)."""
+    return tuple(p.read_text() for p in [*sorted(folder.glob("*.[ch]")), *sorted(folder.parent.glob("*.[ch]"))])
+
+
 def function_body(source: Path, vendor: str, function: str) -> str | None:
     """The text of ``function``'s definition in the vendor's folder or in kvm's own (kernel style:
     braces in column 0)."""
     pattern = re.compile(_FUNCTION_START.format(name=re.escape(function)), re.M | re.S)
-    folder = source / VENDOR_DIRS[vendor]
-    for path in [*sorted(folder.glob("*.[ch]")), *sorted(folder.parent.glob("*.[ch]"))]:
-        text = path.read_text()
+    for text in _texts(source / VENDOR_DIRS[vendor]):
         match = pattern.search(text)
         if match:
             end = text.find("\n}\n", match.end())

@@ -94,5 +94,5 @@ def test_flags_name_what_would_exercise_a_hook_that_never_bites(
     # kvm_require_cpl() (x86.c) asks get_cpl whether the guest may do what it asks
     assert bites[0].flags[0].startswith("mandatory, never bites in this workload; kvm.ko calls it from")
     assert "kvm_require_cpl()" in bites[0].flags[0] or " ..." in bites[0].flags[0]
-    assert "kvm_require_cpl" in bm.callers(tree.source, bites[0].hook)
+    assert "kvm_require_cpl" in bm.callers(tree.source, [bites[0].hook])[bites[0].hook.key]
     assert bites[1].flags == ()
