@@ -27,7 +27,7 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "tools"))
-from kvmnull.packages import DEFAULT_SERIES, supported_series  # noqa: E402
+from kvmnull.fetch.packages import DEFAULT_SERIES, supported_series
 
 KVMNULL = [sys.executable, "-m", "kvmnull"]
 

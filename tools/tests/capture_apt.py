@@ -16,7 +16,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from kvmnull import packages
+from kvmnull.fetch import packages
 
 DATA = Path(__file__).resolve().parent / "test_data"
 
@@ -30,7 +30,7 @@ def main(argv: list[str]) -> int:
     (DATA / "apt-pkgnames-linux.txt").write_text("\n".join(sorted(names.split())) + "\n")
     known = set(names.split())
     for series in argv:
-        target = packages.Target(series=series)
+        target = packages.KernelSpec(series=series)
         wanted = {f"linux-source-{series}"}
         for release in packages.image_releases(target, sorted(known)):
             wanted |= {f"linux-image-{release}", f"linux-image-{release}-unsigned", f"linux-headers-{release}"}
@@ -46,8 +46,8 @@ def main(argv: list[str]) -> int:
 
 
 def madison() -> int:
-    from kvmnull.apt import HOST, extra_view
-    from kvmnull.progress import Progress
+    from kvmnull.core.progress import Progress
+    from kvmnull.fetch.apt import HOST, extra_view
 
     cache = packages.cache_root()
     views = (HOST, extra_view(cache, Progress(quiet=True)))

@@ -23,16 +23,17 @@ import sys
 import tempfile
 from pathlib import Path
 
-from kvmnull import kconfig, packages
-from kvmnull.build import BuildResult, build
-from kvmnull.census import LIFECYCLE
-from kvmnull.guest import Accel, Guest, GuestConfig, GuestError
-from kvmnull.harness import PROVOKE_SETUP, provoke_command
-from kvmnull.hooks import HookClass, Table, load_hooks, vendor_modules
-from kvmnull.initramfs import guest_archive
-from kvmnull.progress import Progress
-from kvmnull.scenario import GuestSession, Policy, Scenario, initramfs_for
-from kvmnull.target import busybox_path
+from kvmnull.build.kbuild import BuildResult, build
+from kvmnull.commands.prepare import busybox_path
+from kvmnull.core.progress import Progress
+from kvmnull.fetch import packages
+from kvmnull.guest.harness import PROVOKE_SETUP, provoke_command
+from kvmnull.guest.qemu import Accel, Guest, GuestConfig, GuestError
+from kvmnull.guest.scenario import GuestSession, Policy, Scenario, initramfs_for
+from kvmnull.initramfs.archive import guest_archive
+from kvmnull.kernel import kconfig
+from kvmnull.kernel.hooks import HookClass, Table, load_hooks, vendor_modules
+from kvmnull.verdict.census import LIFECYCLE
 
 DATA = Path(__file__).resolve().parent / "test_data"
 BITES = ("check_processor_compatibility", "vcpu_create", "is_valid_cr0", "vcpu_pre_run", "get_cpl", "handle_exit")
@@ -52,7 +53,7 @@ def main(argv: list[str]) -> int:
     wanted = set(argv)
     progress = Progress()
     cache = packages.cache_root()
-    tree = packages.fetch(packages.Target(), cache, progress)
+    tree = packages.fetch(packages.KernelSpec(), cache, progress)
     built = build(tree, progress)
     hooks = load_hooks(tree.source, kconfig.load(tree.source, tree.config, tree.release).evaluator())
     x86 = {h.name: h for h in hooks.table(Table.X86)}
@@ -131,7 +132,7 @@ def capture_series(series: str) -> None:
     hook of each classified table NULL (``warned-SERIES.log``)."""
     progress = Progress()
     cache = packages.cache_root()
-    tree = packages.fetch(packages.Target(series=series), cache, progress)
+    tree = packages.fetch(packages.KernelSpec(series=series), cache, progress)
     config = kconfig.load(tree.source, tree.config, tree.release).evaluator()
     hooks = load_hooks(tree.source, config)
     built = build(tree, progress)
@@ -166,7 +167,7 @@ def capture_reports(series: str, kinds: list[str]) -> None:
         raise SystemExit(f"unknown report kinds {unknown}; valid: {', '.join(PROVOKE_SETUP)}")
     progress = Progress()
     cache = packages.cache_root()
-    tree = packages.fetch(packages.Target(series=series), cache, progress)
+    tree = packages.fetch(packages.KernelSpec(series=series), cache, progress)
     built = build(tree, progress)
     with tempfile.TemporaryDirectory() as tmp:
         initrd = initramfs_for(built, busybox_path(), Path(tmp) / "initrd.cpio")
@@ -191,7 +192,7 @@ def capture_vendor_bitemap(series: str) -> None:
     as the bite map classifies it (with how its guest ended), into ``vendor-bitemap-SERIES.json``."""
     progress = Progress()
     cache = packages.cache_root()
-    tree = packages.fetch(packages.Target(series=series), cache, progress)
+    tree = packages.fetch(packages.KernelSpec(series=series), cache, progress)
     hooks = load_hooks(tree.source, kconfig.load(tree.source, tree.config, tree.release).evaluator())
     built = build(tree, progress)
     by_key = {h.key: h for h in hooks.hooks}

@@ -16,9 +16,10 @@ from pathlib import Path
 
 import pytest
 
-from kvmnull import kconfig, packages
-from kvmnull.hooks import HookSet, load_hooks
-from kvmnull.progress import Progress
+from kvmnull.core.progress import Progress
+from kvmnull.fetch import packages
+from kvmnull.kernel import kconfig
+from kvmnull.kernel.hooks import HookSet, load_hooks
 
 DATA = Path(__file__).resolve().parent / "test_data"
 CAPTURED_RELEASE = "6.12.117+deb12-cloud-amd64"
@@ -38,7 +39,7 @@ def captured_hooks(captured_config: kconfig.KernelConfig) -> HookSet:
 @pytest.fixture(scope="session")
 def tree() -> packages.KernelTree:
     """The default target's cache entry (fetched on first use)."""
-    return packages.fetch(packages.Target(), packages.cache_root(), Progress(quiet=True))
+    return packages.fetch(packages.KernelSpec(), packages.cache_root(), Progress(quiet=True))
 
 
 @pytest.fixture(scope="session")

@@ -8,10 +8,11 @@ from typing import Any
 
 import pytest
 
-from kvmnull import abi, harness
-from kvmnull import bitemap as bm
-from kvmnull.hooks import HookSet
-from kvmnull.packages import KernelTree
+from kvmnull.core import abi
+from kvmnull.fetch.packages import KernelTree
+from kvmnull.guest import harness
+from kvmnull.kernel.hooks import HookSet
+from kvmnull.verdict import bitemap as bm
 
 from .conftest import DATA
 

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from kvmnull import census as cz
-from kvmnull.harness import BEGIN
-from kvmnull.hooks import HookSet, Table
-from kvmnull.kconfig import KernelConfig
-from kvmnull.packages import KernelTree
+from kvmnull.fetch.packages import KernelTree
+from kvmnull.guest.harness import BEGIN
+from kvmnull.kernel.hooks import HookSet, Table
+from kvmnull.kernel.kconfig import KernelConfig
+from kvmnull.verdict import census as cz
 
 from .conftest import CAPTURED, log
 

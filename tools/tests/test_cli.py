@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from kvmnull.cli import main
-from kvmnull.hooks import HookClass, HookSet, Table
-from kvmnull.packages import KernelTree, supported_series
+from kvmnull.commands.main import main
+from kvmnull.fetch.packages import KernelTree, supported_series
+from kvmnull.kernel.hooks import HookClass, HookSet, Table
 
 
 def test_unknown_hook_is_rejected_before_any_boot(tree: KernelTree, capsys: pytest.CaptureFixture[str]) -> None:

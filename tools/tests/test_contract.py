@@ -6,9 +6,9 @@ from dataclasses import replace
 
 import pytest
 
-from kvmnull.contract import Outcome, expected, judge, observe
-from kvmnull.hooks import HookClass, HookSet, Table
-from kvmnull.scenario import Policy, Scenario, ScenarioRun, scenario_command
+from kvmnull.guest.scenario import Policy, Scenario, ScenarioRun, scenario_command
+from kvmnull.kernel.hooks import HookClass, HookSet, Table
+from kvmnull.verdict.contract import Outcome, expected, judge, observe
 
 from .conftest import log
 
@@ -100,7 +100,7 @@ def test_observed_oops_names_title_and_place(captured_hooks: HookSet) -> None:
 
 def test_a_parser_failure_is_an_error_naming_the_stage(captured_hooks: HookSet,
                                                       monkeypatch: pytest.MonkeyPatch) -> None:
-    from kvmnull import evidence
+    from kvmnull.evidence import kernel_log as evidence
 
     monkeypatch.setattr(evidence, "_ANSI", None)  # a bug inside the parser: clean() raises
     s = scenario(captured_hooks, Policy.REFUSE, "vcpu_create", "vcpu_free")
@@ -118,8 +118,8 @@ def test_observation_carries_the_scenario_time(captured_hooks: HookSet) -> None:
 
 
 def test_a_7_3_warn_names_a_hook_of_each_of_the_three_tables() -> None:
-    from kvmnull import kconfig
-    from kvmnull.hooks import load_hooks
+    from kvmnull.kernel import kconfig
+    from kvmnull.kernel.hooks import load_hooks
 
     from .conftest import DATA
 

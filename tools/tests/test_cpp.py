@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from kvmnull.cpp import Evaluator, logical_lines, preprocess
-from kvmnull.errors import ParseError
+from kvmnull.core.cpp import Evaluator, logical_lines, preprocess
+from kvmnull.core.errors import ParseError
 
 CONFIG = {"KVM_SMM": "y", "HYPERV": "m", "KVM_AMD_SEV": "n", "NR_CPUS": "8192", "LOCALVERSION": ""}
 

@@ -6,7 +6,7 @@ import random
 
 import pytest
 
-from kvmnull.evidence import (
+from kvmnull.evidence.kernel_log import (
     Crash,
     HookRefused,
     KernelReport,
@@ -24,7 +24,7 @@ from kvmnull.evidence import (
     parse,
     release_in,
 )
-from kvmnull.hooks import HookSet
+from kvmnull.kernel.hooks import HookSet
 
 from .conftest import DATA, log
 
@@ -178,8 +178,8 @@ def test_the_log_names_its_kernel() -> None:
 
 
 def test_a_6_1_upstream_warn_resolves_with_the_6_1_header() -> None:
-    from kvmnull import kconfig
-    from kvmnull.hooks import load_hooks
+    from kvmnull.kernel import kconfig
+    from kvmnull.kernel.hooks import load_hooks
 
     from .conftest import DATA
 
@@ -217,8 +217,8 @@ def test_a_7_3_stock_kvm_ko_does_not_admit_kvm_null() -> None:
 
 
 def test_a_7_3_anonymous_upstream_warn_resolves_through_the_7_3_header() -> None:
-    from kvmnull import kconfig
-    from kvmnull.hooks import load_hooks
+    from kvmnull.kernel import kconfig
+    from kvmnull.kernel.hooks import load_hooks
 
     from .conftest import DATA
 

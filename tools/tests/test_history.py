@@ -12,10 +12,10 @@ from typing import Any
 
 import pytest
 
-from kvmnull import packages
-from kvmnull.cli import main
-from kvmnull.progress import Progress
-from kvmnull.target import of_tree
+from kvmnull.commands.main import main
+from kvmnull.commands.prepare import derive
+from kvmnull.core.progress import Progress
+from kvmnull.fetch import packages
 
 from .test_integration import REPO, doc_section
 
@@ -25,7 +25,8 @@ SERIES = ("6.1", "6.12", "7.3")
 @pytest.fixture(scope="module")
 def trees() -> dict[str, packages.KernelTree]:
     """The three series' cache entries (fetched on first use)."""
-    return {s: packages.fetch(packages.Target.parse(s), packages.cache_root(), Progress(quiet=True)) for s in SERIES}
+    return {s: packages.fetch(packages.KernelSpec.parse(s), packages.cache_root(), Progress(quiet=True))
+            for s in SERIES}
 
 
 @pytest.fixture(scope="module")
@@ -46,7 +47,7 @@ def test_every_hook_of_every_series_is_in_exactly_one_lineage(history: dict[str,
                                                               trees: dict[str, packages.KernelTree]) -> None:
     assert [s["kernel"] for s in history["series"]] == [trees[s].release for s in SERIES]
     for series, tree in trees.items():
-        hooks = of_tree(tree, Progress(quiet=True)).hooks
+        hooks = derive(tree, Progress(quiet=True)).hooks
         listed = [(item["series"][series]["table"], item["series"][series]["name"], item["series"][series]["class"])
                   for item in history["lineages"] if item["series"][series] is not None]
         assert sorted(listed) == sorted((h.table.value, h.name, h.hook_class.value) for h in hooks.hooks)

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from collections import Counter
 
-from kvmnull import kconfig
-from kvmnull.cpp import Evaluator
-from kvmnull.hooks import OPS_HEADERS, HookClass, HookSet, Table, class_selectors, load_hooks
-from kvmnull.packages import KernelTree
+from kvmnull.core.cpp import Evaluator
+from kvmnull.fetch.packages import KernelTree
+from kvmnull.kernel import kconfig
+from kvmnull.kernel.hooks import OPS_HEADERS, HookClass, HookSet, Table, class_selectors, load_hooks
 
 from .conftest import CAPTURED
 
@@ -100,16 +100,16 @@ def test_kconfiglib_and_the_plain_config_agree_on_the_hooks(tree: KernelTree, ho
 
 def test_the_derived_target_is_kept_in_the_cache_and_equal_to_a_fresh_one(tree: KernelTree, hooks: HookSet,
                                                                          config: kconfig.KernelConfig) -> None:
-    from kvmnull.progress import Progress
-    from kvmnull.target import of_tree
+    from kvmnull.commands.prepare import derive
+    from kvmnull.core.progress import Progress
 
-    first = of_tree(tree, Progress(quiet=True))
+    first = derive(tree, Progress(quiet=True))
     memos = list((tree.path / "derived").glob("target-*.json"))
     assert memos
-    again = of_tree(tree, Progress(quiet=True))
+    again = derive(tree, Progress(quiet=True))
     assert again.hooks == first.hooks == hooks
     assert again.config.values == first.config.values == config.values
     # a damaged memo is derived again, not trusted
     for memo in memos:
         memo.write_text("{not json")
-    assert of_tree(tree, Progress(quiet=True)).hooks == hooks
+    assert derive(tree, Progress(quiet=True)).hooks == hooks

@@ -5,7 +5,7 @@ from __future__ import annotations
 import lzma
 from pathlib import Path
 
-from kvmnull.initramfs import Archive, guest_archive
+from kvmnull.initramfs.archive import Archive, guest_archive
 
 
 def read_newc(data: bytes) -> dict[str, tuple[int, bytes]]:

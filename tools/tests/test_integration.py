@@ -14,22 +14,24 @@ from pathlib import Path
 
 import pytest
 
-from kvmnull import ktap
-from kvmnull.build import REPO, BuildResult, build, copy_for_patching, patch_files, selftest_names
-from kvmnull.cli import main
-from kvmnull.contract import Outcome, observe
-from kvmnull.errors import GuestError
-from kvmnull.evidence import Report, ReportKind, of_type, parse
-from kvmnull.guest import QEMU, STOPPED, Accel, Guest, GuestConfig, GuestCrashed, GuestHung
-from kvmnull.harness import LOAD, provoke_command
-from kvmnull.hooks import HookClass, HookSet, Table, class_selectors
-from kvmnull.initramfs import guest_archive
-from kvmnull.packages import KernelTree, cache_root, cached_trees
-from kvmnull.progress import Progress
-from kvmnull.scenario import GuestSession, Policy, Scenario, initramfs_for
-from kvmnull.target import busybox_path
+from kvmnull.build.kbuild import BuildResult, build, copy_for_patching, patch_files, selftest_names
+from kvmnull.commands.main import main
+from kvmnull.commands.prepare import busybox_path
+from kvmnull.core.errors import GuestError
+from kvmnull.core.progress import Progress
+from kvmnull.evidence import ktap
+from kvmnull.evidence.kernel_log import Report, ReportKind, of_type, parse
+from kvmnull.fetch.packages import KernelTree, cache_root, cached_trees
+from kvmnull.guest.harness import LOAD, provoke_command
+from kvmnull.guest.qemu import QEMU, STOPPED, Accel, Guest, GuestConfig, GuestCrashed, GuestHung
+from kvmnull.guest.scenario import GuestSession, Policy, Scenario, initramfs_for
+from kvmnull.initramfs.archive import guest_archive
+from kvmnull.kernel.hooks import HookClass, HookSet, Table, class_selectors
+from kvmnull.verdict.contract import Outcome, observe
 
 from .conftest import DATA
+
+REPO = Path(__file__).resolve().parents[2]
 
 
 def qemu_pids() -> set[int]:
@@ -291,7 +293,7 @@ def test_evidence_command_resolves_a_log_with_its_own_kernel_or_says_what_to_fet
 
 def test_an_internal_error_is_named_not_hidden(monkeypatch: pytest.MonkeyPatch,
                                                capsys: pytest.CaptureFixture[str]) -> None:
-    from kvmnull import evidence
+    from kvmnull.evidence import kernel_log as evidence
 
     def broken(*args: object, **kwargs: object) -> list[object]:
         raise ValueError("parser bug")
@@ -361,7 +363,7 @@ def test_census_dynamic_bitemap_and_the_teaching_doc(built: BuildResult, tree: K
 
 @pytest.mark.build
 def test_fetch_killed_mid_download_leaves_nothing_trusted(tree: KernelTree, tmp_path: Path) -> None:
-    from kvmnull.packages import cached_trees
+    from kvmnull.fetch.packages import cached_trees
 
     cache = tmp_path / "cache"
     env = {**os.environ, "KVMNULL_CACHE": str(cache)}

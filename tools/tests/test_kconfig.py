@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from kvmnull.kconfig import TRANSLATIONS, translate
+from kvmnull.kernel.kconfig import TRANSLATIONS, translate
 
 from .conftest import DATA
 

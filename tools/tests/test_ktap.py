@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from kvmnull import ktap
+from kvmnull.evidence import ktap
 
 from .conftest import log
 
@@ -44,7 +44,7 @@ def test_no_version_line() -> None:
 
 
 def test_a_skip_after_a_failure_fails_the_run_and_a_ktap_error_fails_its_test() -> None:
-    from kvmnull.selftest import SelftestRun, judge_runs
+    from kvmnull.commands.selftest import SelftestRun, judge_runs
 
     failed = "KTAP version 1\n1..1\nnot ok 1 load\n"
     skipped = "KTAP version 1\n1..0 # SKIP a KVM vendor is already registered\n"

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from kvmnull.errors import PackageError
-from kvmnull.packages import KernelTree, Stanza, Target, cached_trees, choose_set, parse_show, staged_folder
+from kvmnull.core.errors import PackageError
+from kvmnull.fetch.packages import KernelSpec, KernelTree, Stanza, cached_trees, choose_set, parse_show, staged_folder
 
 from .conftest import DATA
 
@@ -21,7 +21,7 @@ def catalog(series: str, drop: tuple[tuple[str, str], ...] = ()) -> dict[str, li
 
 
 def test_newest_complete_6_12_set_is_what_the_headers_depend_on() -> None:
-    chosen = choose_set(Target(), catalog("6.12"))
+    chosen = choose_set(KernelSpec(), catalog("6.12"))
     assert chosen is not None
     assert (chosen.release, chosen.abi, chosen.version) == (
         "6.12.117+deb12-cloud-amd64", "6.12.117+deb12", "6.12.117-1~deb12u1")
@@ -35,7 +35,7 @@ def test_newest_complete_6_12_set_is_what_the_headers_depend_on() -> None:
 
 
 def test_6_1_kbuild_is_one_package_for_the_series_at_a_version_the_headers_accept() -> None:
-    chosen = choose_set(Target(series="6.1"), catalog("6.1"))
+    chosen = choose_set(KernelSpec(series="6.1"), catalog("6.1"))
     assert chosen is not None
     assert (chosen.release, chosen.abi, chosen.version) == ("6.1.0-56-cloud-amd64", "6.1.0-56", "6.1.192-2")
     assert ("linux-kbuild-6.1", "6.1.192-2") in chosen.packages
@@ -45,20 +45,20 @@ def test_6_1_kbuild_is_one_package_for_the_series_at_a_version_the_headers_accep
 
 def test_incomplete_newest_set_falls_back_to_the_previous_one() -> None:
     # the archive drops linux-kbuild of the newest ABI: that set is incomplete
-    chosen = choose_set(Target(), catalog("6.12", (("linux-kbuild-6.12.117+deb12", "6.12.117-1~deb12u1"),)))
+    chosen = choose_set(KernelSpec(), catalog("6.12", (("linux-kbuild-6.12.117+deb12", "6.12.117-1~deb12u1"),)))
     assert chosen is not None and chosen.abi == "6.12.115+deb12"
     assert chosen.version == "6.12.115-2~deb12u1"
 
 
 def test_source_of_another_version_does_not_complete_a_set() -> None:
-    chosen = choose_set(Target(), catalog("6.12", (("linux-source-6.12", "6.12.117-1~deb12u1"),)))
+    chosen = choose_set(KernelSpec(), catalog("6.12", (("linux-source-6.12", "6.12.117-1~deb12u1"),)))
     assert chosen is not None and chosen.version == "6.12.115-2~deb12u1"
 
 
 def test_a_pinned_abi_is_honoured() -> None:
-    chosen = choose_set(Target.parse("6.12.111+deb12"), catalog("6.12"))
+    chosen = choose_set(KernelSpec.parse("6.12.111+deb12"), catalog("6.12"))
     assert chosen is not None and chosen.abi == "6.12.111+deb12"
-    assert Target.parse("6.1.0-55").abi == "6.1.0-55"
+    assert KernelSpec.parse("6.1.0-55").abi == "6.1.0-55"
 
 
 @pytest.mark.parametrize(("text", "message"), [
@@ -68,7 +68,7 @@ def test_a_pinned_abi_is_honoured() -> None:
 ])
 def test_bad_targets_name_the_value_and_the_valid_ones(text: str, message: str) -> None:
     with pytest.raises(PackageError, match=message) as info:
-        Target.parse(text)
+        KernelSpec.parse(text)
     assert "6.12" in str(info.value)
 
 
@@ -108,7 +108,7 @@ def test_a_killed_stage_is_never_trusted(tmp_path: Path) -> None:
 
 
 def test_the_suite_a_kernel_was_built_for_comes_from_its_version() -> None:
-    from kvmnull.apt import suite_of
+    from kvmnull.fetch.apt import suite_of
 
     def images(series: str) -> set[str]:
         return {s.version for name, stanzas in catalog(series).items() if name.startswith("linux-image-")
@@ -120,7 +120,7 @@ def test_the_suite_a_kernel_was_built_for_comes_from_its_version() -> None:
 
 
 def test_the_suite_a_fetched_kernel_comes_from_is_what_apt_says() -> None:
-    from kvmnull.apt import suite_in_madison
+    from kvmnull.fetch.apt import suite_in_madison
 
     text = (DATA / "apt-madison.txt").read_text()
     assert suite_in_madison(text, "linux-image-7.2.13+deb14-cloud-amd64", "7.2.13-1") == "sid"

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from kvmnull import process
-from kvmnull.errors import BuildError
-from kvmnull.progress import Progress
+from kvmnull.core import process
+from kvmnull.core.errors import BuildError
+from kvmnull.core.progress import Progress
 
 
 def test_output_is_in_the_log_while_the_tool_still_runs(tmp_path: Path) -> None:

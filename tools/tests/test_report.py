@@ -6,10 +6,11 @@ import json
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
-from kvmnull import ktap, report
-from kvmnull.contract import Verdict, judge, observe
-from kvmnull.hooks import HookSet, Table
-from kvmnull.scenario import Policy, Scenario, ScenarioRun
+from kvmnull.evidence import ktap
+from kvmnull.guest.scenario import Policy, Scenario, ScenarioRun
+from kvmnull.kernel.hooks import HookSet, Table
+from kvmnull.report import results as report
+from kvmnull.verdict.contract import Verdict, judge, observe
 
 from .conftest import log
 

@@ -15,12 +15,14 @@ from pathlib import Path
 
 import pytest
 
-from kvmnull import kconfig, ktap, packages
-from kvmnull.build import BuildResult, build, copy_for_patching, patch_files, selftest_names
-from kvmnull.cli import main
-from kvmnull.hooks import HookClass, HookSet, Table, load_hooks, vendor_modules
-from kvmnull.progress import Progress
-from kvmnull.stubgen import read_facts
+from kvmnull.build.kbuild import BuildResult, build, copy_for_patching, patch_files, selftest_names
+from kvmnull.build.stubgen import read_facts
+from kvmnull.commands.main import main
+from kvmnull.core.progress import Progress
+from kvmnull.evidence import ktap
+from kvmnull.fetch import packages
+from kvmnull.kernel import kconfig
+from kvmnull.kernel.hooks import HookClass, HookSet, Table, load_hooks, vendor_modules
 
 from .conftest import DATA
 
@@ -68,7 +70,7 @@ def series(request: pytest.FixtureRequest) -> str:
 
 @pytest.fixture(scope="module")
 def series_tree(series: str) -> packages.KernelTree:
-    return packages.fetch(packages.Target(series=series), packages.cache_root(), Progress(quiet=True))
+    return packages.fetch(packages.KernelSpec(series=series), packages.cache_root(), Progress(quiet=True))
 
 
 @pytest.fixture(scope="module")
@@ -157,7 +159,7 @@ CAPTURED_7_3 = DATA / "kernels" / "7.3.4+deb13-cloud-amd64"
 
 
 def test_7_3_has_three_classified_tables() -> None:
-    from kvmnull.cli import hook_summary
+    from kvmnull.report.hook_list import hook_summary
 
     config = kconfig.read_dotconfig(CAPTURED_7_3 / "config")
     hooks = load_hooks(CAPTURED_7_3 / "src", config.evaluator())
@@ -200,7 +202,7 @@ def test_6_x_facts_differ_where_the_series_do() -> None:
 
 
 def test_6_12_summary_keeps_nested_ops_unclassified(captured_hooks: HookSet) -> None:
-    from kvmnull.cli import hook_summary
+    from kvmnull.report.hook_list import hook_summary
 
     assert hook_summary(captured_hooks) == ("122 x86 hooks, 11 PMU hooks "
                                             "(+12 nested-ops function pointers, unclassified)")

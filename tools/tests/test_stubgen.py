@@ -12,10 +12,10 @@ from pathlib import Path
 
 import pytest
 
-from kvmnull.errors import BuildError
-from kvmnull.hooks import HookSet, Table
-from kvmnull.kconfig import KernelConfig
-from kvmnull.stubgen import MODULE_SOURCE, check_overrides, generate, read_facts, read_overrides, write_header
+from kvmnull.build.stubgen import check_overrides, generate, module_source, read_facts, read_overrides, write_header
+from kvmnull.core.errors import BuildError
+from kvmnull.kernel.hooks import HookSet, Table
+from kvmnull.kernel.kconfig import KernelConfig
 
 from .conftest import CAPTURED
 
@@ -69,7 +69,7 @@ def test_the_module_overrides_fit_the_captured_kernel(captured_hooks: HookSet,
                                                      captured_config: KernelConfig) -> None:
     facts = read_facts(CAPTURED / "src", captured_config.evaluator())
     assert not facts.kvm_init_takes_opaque and "emergency_disable_virtualization_cpu" in facts.x86_ops_members
-    overrides = read_overrides(MODULE_SOURCE.read_text(), facts.defines(captured_hooks))
+    overrides = read_overrides(module_source().read_text(), facts.defines(captured_hooks))
     assert "x86.handle_exit" in overrides.implemented and "x86.get_exit_info" in overrides.implemented
     assert "x86.set_segment" in overrides.inputs
     assert check_overrides(captured_hooks, overrides) == []
@@ -83,7 +83,7 @@ def test_the_module_overrides_fit_the_captured_kernel(captured_hooks: HookSet,
 def test_override_of_an_unknown_hook_fails_the_build(captured_hooks: HookSet, captured_config: KernelConfig,
                                                      tmp_path: Path, line: str, named: str) -> None:
     source = tmp_path / "kvm_null.c"
-    source.write_text(MODULE_SOURCE.read_text() + f"\n{line}\n")
+    source.write_text(module_source().read_text() + f"\n{line}\n")
     facts = read_facts(CAPTURED / "src", captured_config.evaluator())
     with pytest.raises(BuildError, match=re.escape(named)):
         write_header(captured_hooks, facts, "test", tmp_path / "gen", source)
@@ -93,7 +93,8 @@ def test_override_of_an_unknown_hook_fails_the_build(captured_hooks: HookSet, ca
 def test_void_hook_with_outputs_and_no_override_is_named(captured_hooks: HookSet,
                                                         captured_config: KernelConfig) -> None:
     facts = read_facts(CAPTURED / "src", captured_config.evaluator())
-    text = MODULE_SOURCE.read_text().replace("#define KVM_NULL_IMPL_x86_get_exit_info", "#define UNUSED_get_exit_info")
+    text = module_source().read_text().replace("#define KVM_NULL_IMPL_x86_get_exit_info",
+                                               "#define UNUSED_get_exit_info")
     warnings = check_overrides(captured_hooks, read_overrides(text, facts.defines(captured_hooks)))
     assert len(warnings) == 1 and warnings[0].startswith("x86.get_exit_info is void")
     assert "u32 *reason" in warnings[0]

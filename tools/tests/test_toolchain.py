@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from kvmnull import toolchain
-from kvmnull.errors import BuildError
-from kvmnull.progress import Progress
+from kvmnull.build import toolchain
+from kvmnull.core.errors import BuildError
+from kvmnull.core.progress import Progress
 
 
 def test_the_host_runs_commands_as_they_are() -> None:

@@ -1,0 +1,271 @@
+"""Build the patched kvm.ko, kvm-amd.ko (the real-vendor control), kvm-null.ko and the guest programs.
+
+Nothing here needs a full kernel build: kvm.ko and kvm-amd.ko are built out of
+tree from a patched copy of the target's ``arch/x86/kvm`` and ``virt/kvm``
+against its headers (``kbuild/kvm.Kbuild``); kvm-null.ko is built against the
+same headers with stubs generated from the target's declarations.
+
+A build is keyed by the hash of everything that goes into it; a finished build
+is never rebuilt.  Each build happens in a temporary folder renamed into place
+when complete.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import shutil
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..core import paths, process, pysource
+from ..core.errors import BuildError
+from ..core.progress import Progress
+from ..fetch.packages import KernelTree, staged_folder
+from ..kernel import kconfig
+from ..kernel.hooks import HookSet, load_hooks
+from . import toolchain
+from .stubgen import read_facts, write_header
+
+MANIFEST = "build.json"
+
+
+def _make_list(variable: str) -> list[str]:
+    """Names assigned to VARIABLE (:= and +=) in selftests/Makefile."""
+    text = (paths.selftests_dir() / "Makefile").read_text()
+    return [name for m in re.finditer(rf"^{variable}\s*[:+]?=\s*(.*)$", text, re.M) for name in m.group(1).split()]
+
+
+def selftest_names() -> list[str]:
+    """The kselftest programs, in the Makefile's order."""
+    return _make_list("TEST_GEN_PROGS")
+
+
+def guest_program_names() -> list[str]:
+    return [*_make_list("TEST_GEN_PROGS"), *_make_list("TEST_GEN_PROGS_EXTENDED")]
+
+
+@dataclass(frozen=True)
+class BuildResult:
+    """A finished build: stripped modules and programs for the guest, plus the full build trees."""
+
+    path: Path
+    kernel: KernelTree
+    seconds: float
+    cached: bool
+    kvm_null_warnings: tuple[str, ...]
+    toolchain: str  # which compiler built the modules, and where
+
+    @property
+    def out(self) -> Path:
+        return self.path / "out"
+
+    @property
+    def kvm_ko(self) -> Path:
+        return self.out / "kvm.ko"
+
+    @property
+    def kvm_amd_ko(self) -> Path:
+        return self.out / "kvm-amd.ko"
+
+    @property
+    def kvm_null_ko(self) -> Path:
+        return self.out / "kvm-null.ko"
+
+    @property
+    def provoke_ko(self) -> Path:
+        return self.out / "kvmnull-provoke.ko"
+
+    @property
+    def kvm_source(self) -> Path:
+        """The patched source copy (for KVM_SRC)."""
+        return self.path / "kvm-src"
+
+    def programs(self) -> dict[str, Path]:
+        """Static programs for the guest's /bin: the selftests and the probe."""
+        return {name: self.out / name for name in guest_program_names()}
+
+    def modules(self) -> dict[str, Path]:
+        """Modules for the guest, by their file name there; irqbypass comes from the image."""
+        irqbypass = self.kernel.module_file("kernel/virt/lib/irqbypass")
+        return {
+            "irqbypass.ko": irqbypass,
+            "kvm.ko": self.kvm_ko,
+            "kvm-amd.ko": self.kvm_amd_ko,
+            "kvm-null.ko": self.kvm_null_ko,
+            "kvmnull-provoke.ko": self.provoke_ko,
+        }
+
+
+def patch_files(series: str) -> list[Path]:
+    folder = paths.patches_dir() / series
+    patches = sorted(folder.glob("*.patch")) if folder.is_dir() else []
+    if not patches:
+        raise BuildError(f"no patches in {folder}", "a series needs at least the missing_hook patch")
+    return patches
+
+
+def patched_paths(series: str) -> list[str]:
+    """The source files the series' patches change, relative to the source root."""
+    return sorted({m.group(1) for patch in patch_files(series)
+                   for m in re.finditer(r"^\+\+\+ b/(\S+)", patch.read_text(), re.M)})
+
+
+def copy_for_patching(source: Path, dest: Path, series: str) -> None:
+    """Copy what kvm.ko is built from, arch/x86/kvm and virt/kvm, and any other file the patches change."""
+    for sub in ("arch/x86/kvm", "virt/kvm"):
+        shutil.copytree(source / sub, dest / sub)
+    for path in patched_paths(series):
+        if not (dest / path).exists():
+            if not (source / path).is_file():
+                raise BuildError(f"a {series} patch changes {path}, which the target source lacks",
+                                 "refetch the kernel (kvmnull fetch) or refresh the patch")
+            (dest / path).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy(source / path, dest / path)
+
+
+def _inputs(tree: KernelTree) -> list[Path]:
+    """Every file that shapes a build: patches, C, Kbuild files, and the Python that drives it."""
+    return [
+        *patch_files(tree.series),
+        paths.kbuild_dir() / "kvm.Kbuild",
+        *sorted(paths.knockout_dir().glob("*.[ch]")),
+        *sorted(paths.module_dir().glob("*.[ch]")),
+        paths.module_dir() / "Kbuild",
+        *sorted(p for p in paths.selftests_dir().iterdir() if p.is_file()),
+        *sorted(paths.provoke_dir().iterdir()),
+    ]
+
+
+def build_key(tree: KernelTree) -> str:
+    digest = hashlib.sha256(tree.abi.encode())
+    for path in _inputs(tree):
+        digest.update(str(path.relative_to(paths.data_root())).encode() + b"\0" + path.read_bytes())
+    for path in pysource.closure(pysource.module_name(Path(__file__))):  # the Python a build runs
+        digest.update(pysource.module_name(path).encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+# a limit that only catches a build that stopped making progress (kvm.ko takes ~30 s on 2 cores)
+MAKE_TIMEOUT = 1800.0
+
+
+def _make(chain: toolchain.Toolchain, argv: list[str], log: Path, progress: Progress, what: str) -> str:
+    return process.run(chain.argv(argv), stage=what, log=log, progress=progress, timeout=MAKE_TIMEOUT,
+                       error=BuildError).output
+
+
+def _check_tools() -> None:
+    """Tools the host itself runs (the compiler and make may come from the target's userland)."""
+    if not shutil.which("patch"):
+        raise BuildError("patch not found: it applies kbuild/patches/", "apt-get install patch (or run `make setup`)")
+
+
+def _apply_patches(series: str, dest: Path, log: Path, progress: Progress) -> None:
+    for patch in patch_files(series):
+        progress.stage("build", f"applying {patch.name}")
+        argv = ["patch", "-p1", "--batch", "--forward", "-d", str(dest), "-i", str(patch)]
+        result = process.run(argv, stage=f"applying {patch.name}", log=log, progress=progress, timeout=60,
+                             error=BuildError, check=False)
+        if result.returncode != 0 or "offset" in result.output or "fuzz" in result.output:
+            raise BuildError(f"{patch.name} does not apply cleanly to the target source:\n{result.output.strip()}",
+                             f"refresh the patch against this kernel (kbuild/patches/{series}/)")
+
+
+def build(tree: KernelTree, progress: Progress, jobs: int | None = None, force: bool = False) -> BuildResult:
+    """Build everything for the target, or return the finished build for the same inputs."""
+    started = time.monotonic()
+    key = build_key(tree)
+    builds = tree.path.parent.parent / "builds" / tree.abi
+    final = builds / key
+    if (final / MANIFEST).exists() and not force:
+        data = json.loads((final / MANIFEST).read_text())
+        progress.stage("build", f"up to date ({final})")
+        return BuildResult(final, tree, time.monotonic() - started, True, tuple(data.get("kvm_null_warnings", [])),
+                           str(data.get("toolchain", "?")))
+
+    _check_tools()
+    cache = tree.path.parent.parent
+    chain = toolchain.choose(tree, cache, (cache, paths.data_root()), progress)
+    progress.stage("build", f"toolchain: {chain.describe()}")
+    config = kconfig.load(tree.source, tree.config, tree.release)
+    for warning in config.check():
+        progress.note(f"warning: {warning}")
+    for construct, count in config.translated.items():
+        progress.note(f"kconfiglib: {count} x '{construct}' translated ({kconfig.meaning(construct)})")
+    hooks = load_hooks(tree.source, config.evaluator())
+    jobs = jobs or os.cpu_count() or 1
+    # beside the staged folder, so that a failed build's log outlives it
+    log = builds / f"{key}.log"
+    log.unlink(missing_ok=True)
+    with staged_folder(final) as work:
+        warnings = _build_in(work, log, tree, chain, config, hooks, jobs, progress)
+        shutil.move(log, work / "build.log")
+        seconds = time.monotonic() - started
+        (work / MANIFEST).write_text(json.dumps({
+            "kernel": tree.release, "key": key, "seconds": round(seconds, 1),
+            "kvm_null_warnings": list(warnings), "toolchain": chain.describe(),
+            "kconfig_translated": config.translated,
+        }, indent=2) + "\n")
+    progress.stage("build", f"done in {seconds:.1f}s")
+    return BuildResult(final, tree, seconds, False, tuple(warnings), chain.describe())
+
+
+def _build_in(work: Path, log: Path, tree: KernelTree, chain: toolchain.Toolchain, config: kconfig.KernelConfig,
+              hooks: HookSet, jobs: int, progress: Progress) -> list[str]:
+    src = work / "kvm-src"
+    progress.stage("build", "copying arch/x86/kvm and virt/kvm of the target source")
+    copy_for_patching(tree.source, src, tree.series)
+    _apply_patches(tree.series, src, log, progress)
+    kvm_dir = src / "arch" / "x86" / "kvm"
+    shutil.copy(paths.kbuild_dir() / "kvm.Kbuild", kvm_dir / "Kbuild")
+    for part in sorted(paths.knockout_dir().glob("*.[ch]")):  # kvm-amd's test-only knockout=
+        shutil.copy(part, kvm_dir / "svm" / part.name)
+
+    common = ["make", "-C", str(tree.headers), f"-j{jobs}", "CONFIG_DEBUG_INFO_BTF_MODULES="]
+    progress.stage("build", f"kvm.ko and kvm-amd.ko (-j{jobs}; kvm-intel is skipped: no VMX under TCG)")
+    # __FILE__ (and so every WARN's "at FILE:LINE") reads as in an in-tree build
+    _make(chain, [*common, f"M={kvm_dir}", "CONFIG_KVM_INTEL=", f"KCFLAGS=-fmacro-prefix-map={src}/=", "modules"],
+          log, progress, "building kvm.ko")
+
+    module = work / "kvm-null"
+    module.mkdir()
+    for item in paths.module_dir().iterdir():
+        if item.suffix in (".c", ".h") or item.name == "Kbuild":
+            shutil.copy(item, module / item.name)
+    gen = work / "gen"
+    facts = read_facts(tree.source, config.evaluator())
+    stub_warnings = write_header(hooks, facts, tree.release, gen, module / "kvm_null.c")
+    for warning in stub_warnings:
+        progress.note(f"warning (stubs): {warning}")
+    progress.stage("build", f"kvm-null.ko ({len(hooks.hooks)} generated stubs, W=1)")
+    output = _make(chain, [*common, f"M={module}", f"KVM_SRC={src}", f"KVMNULL_GEN={gen}",
+                    f"KBUILD_EXTRA_SYMBOLS={kvm_dir / 'Module.symvers'}",
+                    f"KCFLAGS=-fmacro-prefix-map={module}/=module/", "W=1", "modules"],
+                   log, progress, "building kvm-null.ko")
+    warnings = [line for line in output.splitlines() if "warning:" in line] + stub_warnings
+
+    provoke = work / "provoke"
+    shutil.copytree(paths.provoke_dir(), provoke)
+    progress.stage("build", "kvmnull-provoke.ko (the reports the evidence tests read, W=1)")
+    output = _make(chain, [*common, f"M={provoke}", f"KCFLAGS=-fmacro-prefix-map={provoke}/=selftests/provoke/",
+                           "W=1", "modules"], log, progress, "building kvmnull-provoke.ko")
+    warnings += [line for line in output.splitlines() if "warning:" in line]
+
+    out = work / "out"
+    out.mkdir()
+    for built, name in ((kvm_dir / "kvm.ko", "kvm.ko"), (kvm_dir / "kvm-amd.ko", "kvm-amd.ko"),
+                        (module / "kvm-null.ko", "kvm-null.ko"),
+                        (provoke / "kvmnull-provoke.ko", "kvmnull-provoke.ko")):
+        _make(chain, ["strip", "--strip-debug", "-o", str(out / name), str(built)], log, progress, f"stripping {name}")
+    shutil.copy(kvm_dir / "Module.symvers", out / "Module.symvers")
+
+    progress.stage("build", "selftests and the probe (static)")
+    _make(chain, ["make", "-C", str(paths.selftests_dir()), f"-j{jobs}", f"OUTPUT={out}", f"CC={chain.compiler}",
+                  f"KVMNULL_GEN={gen}",
+           f"KSELFTEST_DIR={tree.source / 'tools' / 'testing' / 'selftests'}"],
+          log, progress, "building the selftests")
+    return warnings

@@ -1,0 +1,116 @@
+"""``kvmnull bitemap``: knock each hook out of a real vendor and see where a real guest workload breaks."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from pathlib import Path
+
+from tabulate import tabulate
+
+from ..core.errors import GuestError, UsageError
+from ..core.progress import Progress
+from ..guest.scenario import Policy, Scenario, ScenarioRun, guest_has_svm, run_all
+from ..kernel.facts import KernelFacts
+from ..kernel.hooks import Table
+from ..report.documents import replace_section
+from ..verdict import bitemap as bm
+from .common import common_options, guest_options
+from .prepare import load, prepare
+
+
+def cmd_bitemap(args: argparse.Namespace) -> int:
+    progress = Progress(verbose=args.verbose, quiet=args.quiet)
+    started = time.monotonic()
+    target = load(args, progress)
+    stock = args.kvm == "stock"
+    policy = Policy.UPSTREAM if stock else Policy.WARN
+    hooks = bm.knockout_hooks(target.hooks)
+    if args.hooks:
+        chosen = _chosen(target, args.hooks)
+        hooks = [h for h in hooks if h.key in chosen]
+    prepared = prepare(args, progress, target, stock=stock)
+    kvm = "Debian's own kvm.ko" if stock else "the patched kvm.ko (missing_hook=warn)"
+    sessions = [prepared.session(f"bitemap-{'stock-' if stock else ''}{i}", progress, args.scenario_timeout)
+                for i in range(args.guests)]
+    try:
+        progress.stage("bitemap", f"{target.tree.release}, {kvm}: booting {len(sessions)} guest(s)")
+        if not guest_has_svm(sessions[0]):
+            raise GuestError("the guest CPU has no SVM: kvm-amd cannot run", "run under TCG (--accel tcg), "
+                             "whose -cpu max has SVM, or on an AMD host with nested virtualization")
+        control_run = sessions[0].run(Scenario("control", policy, args.vendor, (), probe=False, workload=True))
+        try:
+            control = bm.check_control(control_run.output, control_run.crash, control_run.hung)
+        except bm.ControlFailed as exc:
+            raise GuestError(f"the control (kvm-amd, nothing knocked out) does not pass: {exc}",
+                             f"see the console log in {sessions[0].log_path}") from exc
+        progress.stage("bitemap", f"control: all {len(control)} workload steps pass")
+        scenarios = [Scenario(h.key, policy, args.vendor, (h,), probe=False, workload=True) for h in hooks]
+        done = [0]
+
+        def on_done(run: ScenarioRun) -> None:
+            done[0] += 1
+            tag = " CRASHED" if run.crash else " HUNG" if run.hung else ""
+            progress.stage("bitemap", f"{done[0]}/{len(scenarios)} {run.scenario.name} {run.seconds:.2f}s{tag}")
+
+        runs = run_all(sessions, scenarios, on_done)
+    finally:
+        for session in sessions:
+            session.shut()
+    bites = bm.with_flags([bm.classify(run.scenario.nulled[0], run.output, run.crash, run.hung, control,
+                                       target.hooks) for run in runs], target.tree.source)
+    seconds = time.monotonic() - started
+    table = tabulate(bm.rows(bites), headers=bm.HEADERS, tablefmt="github")
+    summary = bm.summary(bites)
+    print(table + "\n")
+    for line in summary:
+        print(line)
+    progress.note(f"{len(bites)} knockouts in {seconds:.0f}s, {sum(s.boots for s in sessions)} boot(s)")
+    if args.json:
+        Path(args.json).write_text(json.dumps({
+            "kernel": target.tree.release, "vendor": args.vendor, "kvm": args.kvm, "policy": policy.value,
+            "seconds": round(seconds, 1), "boots": sum(s.boots for s in sessions),
+            "control": [{"step": s.step, "result": s.result, "detail": s.detail} for s in control],
+            "summary": summary, "bites": [b.to_json() for b in bites]}, indent=2) + "\n")
+    if args.update_doc:
+        path = Path(args.update_doc)
+        name = "vendor-bitemap" + ("-stock" if stock else "")
+        document = replace_section(path.read_text(), name, table + "\n\n" + "\n".join(f"* {s}" for s in summary))
+        document = replace_section(document, f"{name}-release", f"Linux {target.tree.release}")
+        path.write_text(document)
+        progress.note(f"updated {name} in {path}")
+    return 0
+
+
+def _chosen(target: KernelFacts, text: str) -> set[str]:
+    """``--hooks``: ``table.hook`` keys, or bare names looked up in every table."""
+    keys: set[str] = set()
+    for token in (t.strip() for t in text.split(",") if t.strip()):
+        table_name, _, name = token.rpartition(".")
+        tables = [Table(table_name)] if table_name in {t.value for t in Table} else list(Table)
+        found = [h for t in tables for h in target.hooks.table(t) if h.name == name]
+        if not found:
+            raise UsageError(f"--hooks: {token!r} is not a hook of {target.tree.release}",
+                             "`kvmnull build --list-hooks` lists them (as table.hook or a bare name)")
+        keys.update(h.key for h in found)
+    return keys
+
+
+def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = sub.add_parser("bitemap", help="knock each hook out of a real vendor (kvm-amd) and run a real "
+                                            "guest workload: where does it break?")
+    common_options(parser)
+    guest_options(parser)
+    parser.add_argument("--vendor", choices=("kvm-amd",), default="kvm-amd",
+                        help="the real vendor (kvm-intel needs VMX, which TCG lacks)")
+    parser.add_argument("--kvm", choices=("patched", "stock"), default="patched",
+                        help="patched: kvm.ko with missing_hook=warn; stock: Debian's own kvm.ko")
+    parser.add_argument("--hooks", metavar="HOOKS", help="only these hooks (table.hook or names, comma list)")
+    parser.add_argument("--guests", type=int, default=2, help="guests running knockouts in parallel")
+    parser.add_argument("--scenario-timeout", type=float, default=20.0, metavar="S",
+                        help="seconds before a knockout's guest counts as hung")
+    parser.add_argument("--json", metavar="FILE", help="write the control and every bite as JSON")
+    parser.add_argument("--update-doc", metavar="FILE",
+                        help="replace the <!-- kvmnull:vendor-bitemap --> section (-stock with --kvm stock)")
+    parser.set_defaults(handler=cmd_bitemap)

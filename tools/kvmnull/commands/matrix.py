@@ -1,0 +1,260 @@
+"""``kvmnull matrix``: every hook of the target NULL alone, plus controls and the two bulk cases, under each policy.
+
+Expectations come from :mod:`contract`; observations from the evidence of
+real guests.  Scenarios are shared between guests (one per core by default),
+each guest reused for as many scenarios as it survives.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import sys
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from tabulate import tabulate
+
+from ..core.errors import UsageError
+from ..core.progress import Progress
+from ..fetch import packages
+from ..guest.qemu import qemu_version
+from ..guest.scenario import GuestSession, Policy, Scenario, ScenarioRun, guest_has_svm, run_all
+from ..kernel.facts import KernelFacts
+from ..kernel.hooks import CLASS_NAMES, HookClass, HookSet, Table
+from ..report import results as report
+from ..verdict.contract import Outcome, Verdict, expected, judge, observe
+from .common import common_options, guest_options
+from .prepare import load, prepare
+
+# the option that picks hooks of each table
+HOOK_OPTIONS = {Table.X86: "--hooks", Table.PMU: "--pmu-hooks", Table.NESTED: "--nested-hooks"}
+
+
+def chosen_hooks(args: argparse.Namespace) -> dict[Table, str | None]:
+    return {table: getattr(args, option[2:].replace("-", "_")) for table, option in HOOK_OPTIONS.items()}
+
+
+def bulk_params(hooks: HookSet, classes: Sequence[HookClass]) -> tuple[tuple[str, str], ...]:
+    """kvm-null's parameters that leave every hook of ``classes`` NULL, for each table that has such hooks."""
+    params = []
+    for table in Table:
+        present = [c for c in classes if any(h.hook_class is c for h in hooks.table(table))]
+        if present:
+            params.append((table.value, ",".join(f"@{CLASS_NAMES[c]}" for c in present)))
+    return tuple(params)
+
+
+def build_scenarios(hooks: HookSet, policies: Sequence[Policy], chosen: dict[Table, str | None],
+                    controls: bool, bulk: bool, amd: bool,
+                    admits: Callable[[bool, str], bool] = lambda patched, vendor: True) -> list[Scenario]:
+    """The matrix, in a stable order: controls, x86 hooks, PMU hooks, nested hooks (7.x), bulk cases; each
+    under every policy.  ``chosen``: the hooks to test of each table (--hooks, ...); none given: all."""
+    singles = []
+    if all(text is None for text in chosen.values()):
+        singles = list(hooks.classified())
+    else:
+        singles = [h for table, text in chosen.items() for h in hooks.select(table, text, HOOK_OPTIONS[table])]
+    optional_classes = (HookClass.OPTIONAL, HookClass.OPTIONAL_RET0)
+    optional = tuple(h for h in hooks.classified() if h.hook_class in optional_classes)
+    mandatory = tuple(h for h in hooks.classified() if h.hook_class is HookClass.MANDATORY)
+    scenarios: list[Scenario] = []
+    for policy in policies:
+        if controls:
+            scenarios.append(Scenario("control-kvm-null", policy, "kvm-null"))
+            if amd:
+                scenarios.append(Scenario("control-kvm-amd", policy, "kvm-amd"))
+        for hook in singles:
+            scenarios.append(Scenario(hook.key, policy, "kvm-null", (hook,)))
+        if bulk:
+            scenarios.append(Scenario("all-optional", policy, "kvm-null", optional,
+                                      params=bulk_params(hooks, optional_classes)))
+            scenarios.append(Scenario("all-mandatory", policy, "kvm-null", mandatory,
+                                      params=bulk_params(hooks, (HookClass.MANDATORY,))))
+    # the VM lifecycle is probed where the contract says the vendor must work; a vendor
+    # registered with NULL mandatory hooks under "warn" is the bite map's subject, not the matrix's
+    # the image's own kvm.ko (upstream policy) may not export its vendor interface to the vendor
+    scenarios = [replace(s, admitted=admits(s.policy.patched, s.vendor)) for s in scenarios]
+    return [replace(s, probe=expected(s) is Outcome.LOADED) for s in scenarios]
+
+
+def shuffled(scenarios: Sequence[Scenario], seed: int) -> list[Scenario]:
+    """The scenarios in the order ``seed`` permutes them to (the same seed, the same order)."""
+    order = list(scenarios)
+    random.Random(seed).shuffle(order)
+    return order
+
+
+@dataclass(frozen=True)
+class SeriesResult:
+    """The matrix of one kernel."""
+
+    release: str
+    verdicts: list[Verdict]
+    meta: dict[str, object]
+
+
+def cmd_matrix(args: argparse.Namespace) -> int:
+    progress = Progress(verbose=args.verbose, quiet=args.quiet)
+    if args.guests < 1:
+        raise UsageError(f"--guests {args.guests}: need at least 1", "use 1 or the number of cores")
+    kernels = [k.strip() for k in (args.kernel or "").split(",")] if args.kernel else [None]
+    for kernel in kernels:
+        packages.KernelSpec.parse(kernel)  # every --kernel value is checked before anything slow
+    results = []
+    for kernel in kernels:
+        results.append(one_matrix(argparse.Namespace(**{**vars(args), "kernel": kernel}), progress))
+    if len(results) > 1:
+        print("\n" + series_summary(results))
+    if args.json:
+        data: object = (report.to_json(results[0].verdicts, results[0].meta) if len(results) == 1 else
+                        {"kernels": [report.to_json(r.verdicts, r.meta) for r in results]})
+        Path(args.json).write_text(json.dumps(data, indent=2) + "\n")
+    if args.junit:
+        Path(args.junit).write_text(report.junit_suites(
+            [(f"kvmnull matrix {r.release}", r.verdicts) for r in results]))
+    return 0 if all(v.passed for r in results for v in r.verdicts) else 1
+
+
+def series_summary(results: Sequence[SeriesResult]) -> str:
+    """Passed/total per table and class, a column per kernel."""
+    groups: dict[tuple[str, str], dict[str, str]] = {}
+    for result in results:
+        for (table, cls), (total, passed) in report.group_counts(result.verdicts).items():
+            groups.setdefault((table, cls), {})[result.release] = f"{passed}/{total}"
+    tables = ["control", *(t.value for t in Table)]
+    classes = [c.value for c in HookClass]
+
+    def order(key: tuple[str, str]) -> tuple[int, int]:  # controls, each table by class, then bulk cases
+        table, cls = key
+        return (tables.index(table) if table in tables else len(tables),
+                classes.index(cls) if cls in classes else len(classes))
+
+    rows = [[table, cls, *(groups[(table, cls)].get(r.release, "-") for r in results)]
+            for table, cls in sorted(groups, key=order)]
+    totals = [sum(v.passed for v in r.verdicts) for r in results]
+    rows.append(["all", "", *(f"{t}/{len(r.verdicts)}" for t, r in zip(totals, results, strict=True))])
+    return tabulate(rows, headers=["table", "class", *(r.release for r in results)], disable_numparse=True)
+
+
+def policies_of(args: argparse.Namespace) -> list[Policy]:
+    """``--policy`` (repeatable) and ``--kvm``: which kvm.ko runs, and under which policies."""
+    chosen = [Policy(p) for p in args.policy] if args.policy else []
+    if args.kvm in ("stock", "both"):
+        chosen.append(Policy.UPSTREAM)
+    if args.kvm in ("patched", "both") and not any(p.patched for p in chosen):
+        chosen += [Policy.REFUSE, Policy.WARN]
+    if args.kvm == "stock" and any(p.patched for p in chosen):
+        raise UsageError("--kvm stock runs Debian's own kvm.ko, which has no missing_hook policy",
+                         "drop --policy, or use --kvm both")
+    return list(dict.fromkeys(chosen))
+
+
+def one_matrix(args: argparse.Namespace, progress: Progress) -> SeriesResult:
+    policies = policies_of(args)
+    started = time.monotonic()
+    target = load(args, progress)
+    tree, hooks = target.tree, target.hooks
+    # validate hook selections before booting anything
+    build_scenarios(hooks, policies, chosen_hooks(args), False, False, False)
+    runs: list[ScenarioRun] = []
+    sessions: list[GuestSession] = []
+    accel = ""
+    # the patched kvm.ko and the image's own need guests of their own
+    for stock in (False, True):
+        group = [p for p in policies if p.patched != stock]
+        if group:
+            group_runs, group_sessions, accel = _run_group(args, progress, target, group, stock)
+            runs += group_runs
+            sessions += group_sessions
+    seconds = time.monotonic() - started
+    verdicts = judge((r.scenario, observe(r, hooks, args.verbose)) for r in runs)
+    boots = sum(s.boots for s in sessions)
+    meta = {
+        "kernel": tree.release, "accel": accel, "qemu": qemu_version(), "seconds": round(seconds, 1),
+        "boots": boots, "guests": args.guests, "logs": [str(s.log_path) for s in sessions], "shuffle": args.shuffle,
+        "policies": [p.value for p in policies],
+        # who ran what, and in which order (the seed alone does not say, with several guests)
+        "runs": [{"name": r.scenario.name, "policy": r.scenario.policy.value, "guest": r.guest, "order": r.order}
+                 for r in runs],
+    }
+    if args.ktap:
+        sys.stdout.write(report.ktap(verdicts, f"kvmnull matrix {tree.release}"))
+    else:
+        print(report.table(verdicts, full=not args.failures_only))
+    if Policy.UPSTREAM in policies and len(policies) > 1:
+        print("\n" + report.by_policy(verdicts))
+    line = report.summary_line(verdicts)
+    print(f"\n{tree.release} ({accel}): {line} in {seconds:.1f}s, "
+          f"{len(verdicts) / max(seconds, 0.001):.1f} scenarios/s, {boots} boot(s)")
+    return SeriesResult(tree.release, verdicts, meta)
+
+
+def _run_group(args: argparse.Namespace, progress: Progress, target: KernelFacts, policies: list[Policy],
+               stock: bool) -> tuple[list[ScenarioRun], list[GuestSession], str]:
+    """The scenarios of ``policies`` in guests of their own: with the patched kvm.ko, or the image's own."""
+    tree, hooks = target.tree, target.hooks
+    prepared = prepare(args, progress, target, stock=stock)
+    prefix = "matrix-" + (f"{tree.series}-" if args.kernel else "") + ("stock-" if stock else "")
+    sessions = [prepared.session(f"{prefix}{i}", progress, args.scenario_timeout) for i in range(args.guests)]
+    try:
+        kvm = "Debian's own kvm.ko" if stock else "the patched kvm.ko"
+        progress.stage("matrix", f"{tree.release}, {kvm}: booting {len(sessions)} guest(s)")
+        amd = args.controls and guest_has_svm(sessions[0])
+        if args.controls and not amd:
+            progress.note("the guest CPU has no SVM: the kvm-amd control is left out")
+        scenarios = build_scenarios(hooks, policies, chosen_hooks(args), args.controls, args.bulk, amd,
+                                    target.admits)
+        order = scenarios
+        if args.shuffle is not None:
+            progress.stage("matrix", f"scenario order shuffled with seed {args.shuffle}")
+            order = shuffled(scenarios, args.shuffle)
+        done = [0]
+
+        def on_done(run: ScenarioRun) -> None:
+            done[0] += 1
+            tag = "" if run.crash is None and not run.hung else (" CRASHED" if run.crash else " HUNG")
+            progress.stage("matrix", f"{done[0]}/{len(scenarios)} {run.scenario.name} "
+                                     f"[{run.scenario.policy.value}] {run.seconds:.2f}s{tag}")
+
+        # reported in the canonical order, whatever order they ran in
+        canonical = {scenario: index for index, scenario in enumerate(scenarios)}
+        runs = sorted(run_all(sessions, order, on_done), key=lambda run: canonical[run.scenario])
+    finally:
+        for session in sessions:
+            session.shut()
+    return runs, sessions, prepared.config.accel.value
+
+
+def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    matrix = sub.add_parser("matrix", help="negative-test every hook against the contract (the main job)")
+    common_options(matrix)
+    guest_options(matrix)
+    matrix.add_argument("--policy", action="append", choices=[p.value for p in Policy if p.patched],
+                        help="the patched kvm.ko's policy to test (repeatable; default: both)")
+    matrix.add_argument("--kvm", choices=("patched", "stock", "both"), default="patched",
+                        help="stock: Debian's own kvm.ko, whose anonymous WARNs are named through the header "
+                             "(policy 'upstream'); both: side by side")
+    matrix.add_argument("--hooks", metavar="HOOKS", help="only these x86 hooks (names or classes)")
+    matrix.add_argument("--pmu-hooks", metavar="HOOKS", help="only these PMU hooks (names or classes)")
+    matrix.add_argument("--nested-hooks", metavar="HOOKS",
+                        help="only these nested hooks (names or classes; 7.x, where nested ops are classified)")
+    matrix.add_argument("--no-controls", dest="controls", action="store_false", help="leave out the controls")
+    matrix.add_argument("--no-bulk", dest="bulk", action="store_false",
+                        help="leave out 'every optional' and 'every mandatory hook NULL at once'")
+    matrix.add_argument("--guests", type=int, default=min(2, os.cpu_count() or 1),
+                        help="guests running scenarios in parallel (default: one per core, at most 2)")
+    matrix.add_argument("--scenario-timeout", type=float, default=30.0, metavar="S",
+                        help="seconds before a scenario's guest counts as hung")
+    matrix.add_argument("--shuffle", type=int, metavar="SEED",
+                        help="run the scenarios in the order SEED permutes them to (recorded in the JSON)")
+    matrix.add_argument("--json", metavar="FILE", help="write every scenario as JSON")
+    matrix.add_argument("--junit", metavar="FILE", help="write JUnit XML")
+    matrix.add_argument("--ktap", action="store_true", help="print KTAP instead of the table")
+    matrix.add_argument("--failures-only", action="store_true", help="table rows for failures only")
+    matrix.set_defaults(handler=cmd_matrix)
+
