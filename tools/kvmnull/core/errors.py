@@ -43,3 +43,7 @@ class UsageError(KvmnullError):
 
 class DataError(KvmnullError):
     """kvmnull's own data (module sources, kbuild patches, selftests) is not where it should be."""
+
+
+class LogError(KvmnullError):
+    """A file given as a kernel log is not one: unreadable, empty, binary, or badly compressed."""
