@@ -2,12 +2,26 @@
 
 from __future__ import annotations
 
+import bz2
+import gzip
+import json
+import lzma
 import random
+import re
+import shlex
+import sys
+import types
+from pathlib import Path
 
 import pytest
 
+from kvmnull.commands.evidence import nearest
+from kvmnull.commands.main import main, parser
+from kvmnull.core.errors import LogError
+from kvmnull.evidence import grammar
 from kvmnull.evidence.kernel_log import (
     Crash,
+    HookFrom,
     HookRefused,
     KernelReport,
     Kind,
@@ -16,14 +30,18 @@ from kvmnull.evidence.kernel_log import (
     Probe,
     Report,
     ReportKind,
+    Seen,
     Unadmitted,
     VendorRefused,
     Warn,
+    against_nearer,
     clean,
     of_type,
     parse,
     release_in,
 )
+from kvmnull.evidence.reading import looks_like_kernel_log, read_log
+from kvmnull.fetch import packages
 from kvmnull.kernel.hooks import HookSet
 
 from .conftest import DATA, log
@@ -310,3 +328,211 @@ def test_report_records_in_json() -> None:
     data = record.to_json()
     assert (data["kind"], data["report"], data["title"]) == (
         "report", "memory error", "KFENCE: use-after-free read in provoke_kfence_uaf")
+
+
+# ---- one message, two sightings: the console and the harness's dmesg dump ----
+
+def test_a_message_on_the_console_and_in_dmesg_is_one_record_seen_both() -> None:
+    # refused.log: two loads refused, each message on the console and again between the dmesg markers
+    records = parse(log("refused.log"))
+    assert [(r.stamp, r.hook, r.seen) for r in of_type(records, HookRefused)] == [
+        ("2.298539", "vcpu_create", Seen.BOTH), ("2.299040", "vcpu_free", Seen.BOTH),
+        ("2.357820", "vcpu_create", Seen.BOTH), ("2.357950", "vcpu_free", Seen.BOTH)]
+    assert [(r.stamp, r.seen, r.line) for r in of_type(records, VendorRefused)] == [
+        ("2.299692", Seen.BOTH, 18), ("2.358052", Seen.BOTH, 21)]  # the line of the console's copy
+    # the harness's own lines are on the console only; a WARN the console level hid, in dmesg only
+    assert {r.seen for r in of_type(records, Load)} == {Seen.CONSOLE}
+    assert [w.seen for w in of_type(parse(log("warned.log")), Warn)] == [Seen.DMESG]
+    assert of_type(records, VendorRefused)[0].to_json()["seen"] == "both"
+
+
+def test_the_same_messages_of_two_boots_stay_two_records() -> None:
+    # the same console twice, as a log of two guests that printed alike: a boot's printk times start again
+    twice = log("refused.log") + log("refused.log")
+    refused = of_type(parse(twice), VendorRefused)
+    assert len(refused) == 4 and refused[2].line > refused[1].line
+
+
+# ---- the prefilter ----
+
+def _messages_of_every_log() -> list[str]:
+    return [clean(part) for path in sorted(DATA.glob("*.log")) for raw in log(path.name).split("\n")
+            for part in re.split(r"\[\s*\d+\.\d+\]", raw)]
+
+
+def test_the_prefilter_admits_every_line_a_screened_pattern_matches() -> None:
+    matched = set()
+    for line in _messages_of_every_log():
+        for pattern, words in grammar.SCREENED:
+            if m := pattern.search(line):
+                matched.add(pattern.pattern)
+                assert any(w in m.group(0) for w in words), (pattern.pattern, line)
+                assert grammar.PREFILTER.search(line), line
+    # the logs exercise most grammars (lockdep and hard lockups have no real log: see test_data/README.md)
+    assert len(matched) >= 20, sorted(matched)
+
+
+def test_the_prefilter_changes_no_record(monkeypatch: pytest.MonkeyPatch, captured_hooks: HookSet) -> None:
+    names = sorted(p.name for p in DATA.glob("*.log"))
+    screened = {name: [r.to_json() for r in parse(log(name), captured_hooks)] for name in names}
+    monkeypatch.setattr(grammar, "PREFILTER", re.compile(""))  # every line read in full
+    assert {name: [r.to_json() for r in parse(log(name), captured_hooks)] for name in names} == screened
+
+
+# ---- reading a file as a log ----
+
+def test_gzip_and_xz_logs_are_read_by_their_content(tmp_path: Path) -> None:
+    raw = (DATA / "oops.log").read_bytes()
+    for name, data in (("oops.log.gz", gzip.compress(raw)), ("oops.xz", lzma.compress(raw)),
+                       ("oops-gzip-named.log", gzip.compress(raw)), ("oops-xz-named.txt", lzma.compress(raw))):
+        (tmp_path / name).write_bytes(data)
+        assert read_log(str(tmp_path / name)) == log("oops.log"), name
+
+
+@pytest.mark.parametrize(("content", "why"), [
+    (b"", "is empty"),
+    (b"\n \r\n\t\n", "is empty"),
+    (gzip.compress(b"")[:5], "cannot be decompressed"),
+    (bz2.compress(b"[    2.1] Kernel panic - not syncing: x\n"), "bzip2"),
+    (bytes(random.Random(7).randrange(256) for _ in range(4096)), "binary file"),
+])
+def test_what_is_no_text_log_is_an_error_naming_the_file_and_why(tmp_path: Path, content: bytes, why: str) -> None:
+    path = tmp_path / "given.log"
+    path.write_bytes(content)
+    with pytest.raises(LogError) as caught:
+        read_log(str(path))
+    assert str(path) in caught.value.message and why in caught.value.message
+
+
+def test_a_truncated_compressed_real_log_is_an_error(tmp_path: Path) -> None:
+    path = tmp_path / "panic.log.xz"
+    path.write_bytes(lzma.compress((DATA / "panic.log").read_bytes())[:200])
+    with pytest.raises(LogError, match="xz-compressed but cannot be decompressed"):
+        read_log(str(path))
+
+
+def test_an_executable_is_no_log() -> None:
+    with pytest.raises(LogError, match="an ELF binary"):
+        read_log(str(Path(sys.executable).resolve()))
+
+
+def test_kernel_logs_look_like_kernel_logs() -> None:
+    assert all(looks_like_kernel_log(log(p.name)) for p in DATA.glob("*.log"))
+    # apt's own output is text, but no kernel log
+    assert not looks_like_kernel_log((DATA / "apt-madison.txt").read_text())
+
+
+# ---- the command ----
+
+def test_evidence_of_a_binary_exits_2(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["evidence", "/bin/ls"]) == 2
+    err = capsys.readouterr().err
+    assert "/bin/ls is not a text log: an ELF binary" in err
+
+
+@pytest.mark.parametrize(("name", "fail_on", "status"), [
+    ("panic.log", "crash", 1),
+    ("oops.log", "crash", 1),
+    ("oops.log", "warn,report", 0),
+    ("clean.log", "crash,warn,report,refused", 0),
+    ("refused.log", "refused", 1),
+    ("warned.log", "warn", 1),
+    ("report-kfence_uaf-6.12.log", "report", 1),
+])
+def test_fail_on_gives_ci_its_exit_status(name: str, fail_on: str, status: int,
+                                          capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["evidence", str(DATA / name), "--no-kernel", "--fail-on", fail_on]) == status
+    assert ("--fail-on" in capsys.readouterr().err) == bool(status)
+
+
+def test_fail_on_an_unknown_kind_lists_the_valid_ones(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["evidence", str(DATA / "panic.log"), "--fail-on", "crash,oops"]) == 2
+    err = capsys.readouterr().err
+    assert "'oops' is not a record kind" in err
+    assert all(kind.value in err for kind in Kind) and "refused" in err
+
+
+def test_json_to_standard_output(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                 capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.chdir(tmp_path)
+    assert main(["evidence", str(DATA / "refused.log"), "--no-kernel", "--json", "-"]) == 0
+    out, err = capsys.readouterr()
+    data = json.loads(out)
+    assert [(r["kind"], r["seen"]) for r in data["records"]][:3] == [
+        ("hook_refused", "both"), ("hook_refused", "both"), ("vendor_refused", "both")]
+    assert "line  kind" in err  # the table
+    assert not (tmp_path / "-").exists()
+
+
+def test_nearest_picks_the_closest_release_of_the_series(tmp_path: Path) -> None:
+    trees = [_tree(tmp_path, r) for r in ("6.12.117+deb12-cloud-amd64", "6.1.0-40-cloud-amd64",
+                                          "6.1.0-57-cloud-amd64")]
+    assert nearest("6.1.0-56-cloud-amd64", trees) == trees[2]
+    assert nearest("6.1.0-41-cloud-amd64", trees) == trees[1]
+    assert nearest("6.12.100+deb12-cloud-amd64", trees) == trees[0]
+    assert nearest("7.3.4+deb13-cloud-amd64", trees) is None
+
+
+def _tree(tmp_path: Path, release: str) -> packages.KernelTree:
+    abi = release.removesuffix("-cloud-amd64")
+    return packages.KernelTree(tmp_path / abi, release, "0", ".".join(release.split(".")[:2]), {})
+
+
+@pytest.fixture
+def apt_moved_on(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The cache holds 6.1.0-57 only, and apt serves 6.1.0-57 but no longer the 6.1.0-56 the log is from."""
+    from kvmnull.commands import evidence as command
+    from kvmnull.kernel import kconfig
+    from kvmnull.kernel.hooks import load_hooks
+
+    captured = DATA / "kernels" / "6.1.0-56-cloud-amd64"
+    # 6.1.0-57's ops header is 6.1.0-56's: the captured one stands in for it
+    hooks = load_hooks(captured / "src", kconfig.read_dotconfig(captured / "config").evaluator())
+    newer = packages.PackageSet("6.1.0-57-cloud-amd64", "6.1.192-3", "6.1", "cloud-amd64", ())
+    monkeypatch.setattr(packages, "cached_trees", lambda cache: [_tree(tmp_path, "6.1.0-57-cloud-amd64")])
+    monkeypatch.setattr(packages, "resolve", lambda spec, cache, progress: None if spec.abi else newer)
+    monkeypatch.setattr(command, "derive", lambda tree, progress: types.SimpleNamespace(hooks=hooks))
+
+
+@pytest.mark.usefixtures("apt_moved_on")
+def test_a_release_apt_no_longer_serves_is_said_so_and_nearest_offered(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["evidence", str(DATA / "upstream-warn-6.1.log")]) == 0
+    out, err = capsys.readouterr()
+    assert "apt no longer serves (the newest 6.1 it serves is 6.1.0-57-cloud-amd64)" in err
+    assert "--nearest resolves against the cached 6.1.0-57-cloud-amd64" in err
+    assert "kvmnull fetch" not in err  # no command that cannot work
+    assert "-> hook ?" in out
+    # --fetch cannot fetch it: an error that says so, and what to do
+    assert main(["evidence", str(DATA / "upstream-warn-6.1.log"), "--fetch"]) == 2
+    err = capsys.readouterr().err
+    assert "apt no longer serves 6.1.0-56" in err and "add --nearest" in err
+
+
+@pytest.mark.usefixtures("apt_moved_on")
+def test_nearest_marks_every_warn_it_resolves(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["evidence", str(DATA / "upstream-warn-6.1.log"), "--nearest", "--json", "-"]) == 0
+    out, err = capsys.readouterr()
+    data = json.loads(out)
+    assert (data["kernel"], data["kernel_from"], data["kernel_nearer"]) == ("6.1.0-57-cloud-amd64", "--nearest", True)
+    warns = [r for r in data["records"] if r["kind"] == "warn"]
+    assert [(w["hook"], w["hook_from"], w["nearer_release"]) for w in warns] == [
+        ("vcpu_create", "header", "6.1.0-57-cloud-amd64"), ("get_cpl", "header", "6.1.0-57-cloud-amd64")]
+    assert err.count("(resolved against the nearer 6.1.0-57-cloud-amd64)") == 2
+
+
+def test_a_warn_named_by_its_message_is_not_marked_nearer() -> None:
+    records = against_nearer(parse(log("warned-7.3.log")), "7.3.9+deb13-cloud-amd64")
+    assert [(w.hook_from, w.nearer_release) for w in of_type(records, Warn)] == [(HookFrom.MESSAGE, None)] * 3
+
+
+def test_the_fetch_command_a_note_names_is_one_kvmnull_takes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                              capsys: pytest.CaptureFixture[str]) -> None:
+    served = packages.PackageSet("6.1.0-56-cloud-amd64", "6.1.192-2", "6.1", "cloud-amd64", ())
+    monkeypatch.setattr(packages, "cached_trees", lambda cache: [])
+    monkeypatch.setattr(packages, "resolve", lambda spec, cache, progress: served)
+    assert main(["evidence", str(DATA / "upstream-warn-6.1.log"), "--cache", str(tmp_path)]) == 0
+    named = re.search(r"`kvmnull (fetch [^`]+)`", capsys.readouterr().err)
+    assert named, "no fetch command named"
+    args = parser().parse_args(shlex.split(named.group(1)))
+    assert (args.command, args.kernel, args.cache) == ("fetch", "6.1.0-56", str(tmp_path))
+    assert packages.KernelSpec.parse(args.kernel).abi == "6.1.0-56"
