@@ -153,7 +153,7 @@ def test_full_matrix_in_every_format_and_in_any_order(built: BuildResult, hooks:
     ordered, shuffled = tmp_path / "ordered.json", tmp_path / "shuffled.json"
     junit = tmp_path / "matrix.xml"
     common = ["matrix", "-q", "--offline", "--accel", "tcg", "--log-dir", str(tmp_path)]
-    status = main([*common, "--json", str(ordered), "--junit", str(junit), "--ktap"])
+    status = main([*common, "--json", str(ordered), "--junit", str(junit), "--ktap", "-"])
     printed = capsys.readouterr().out
     data = json.loads(ordered.read_text())
     failed = [s for s in data["scenarios"] if not s["pass"]]

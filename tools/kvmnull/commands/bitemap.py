@@ -9,28 +9,42 @@ from pathlib import Path
 
 from tabulate import tabulate
 
-from ..core.errors import GuestError, UsageError
+from ..core.errors import GuestError
 from ..core.progress import Progress
 from ..guest.scenario import Policy, Scenario, ScenarioRun, guest_has_svm, run_all
-from ..kernel.facts import KernelFacts
-from ..kernel.hooks import Table
 from ..report.documents import replace_section
 from ..verdict import bitemap as bm
-from .common import common_options, guest_options
+from .common import (
+    HOOKS_HELP,
+    STDOUT_EPILOG,
+    Outputs,
+    chosen_hooks,
+    common_options,
+    guest_options,
+    guest_request,
+    hook_selection,
+    kernel_request,
+    kvm_options,
+    policies_of,
+    positive_float,
+    positive_int,
+)
 from .prepare import load, prepare
 
 
 def cmd_bitemap(args: argparse.Namespace) -> int:
     progress = Progress(verbose=args.verbose, quiet=args.quiet)
     started = time.monotonic()
-    target = load(args, progress)
-    stock = args.kvm == "stock"
-    policy = Policy.UPSTREAM if stock else Policy.WARN
+    outputs = Outputs.of(args, "json")
+    (policy,) = policies_of(args, (Policy.WARN,))
+    stock = not policy.patched
+    request = kernel_request(args)
+    target = load(request, progress)
     hooks = bm.knockout_hooks(target.hooks)
     if args.hooks:
-        chosen = _chosen(target, args.hooks)
-        hooks = [h for h in hooks if h.key in chosen]
-    prepared = prepare(args, progress, target, stock=stock)
+        chosen = set(chosen_hooks(args.hooks, target, request))
+        hooks = [h for h in hooks if h in chosen]
+    prepared = prepare(guest_request(args, (policy,)), progress, target, stock=stock)
     kvm = "Debian's own kvm.ko" if stock else "the patched kvm.ko (missing_hook=warn)"
     sessions = [prepared.session(f"bitemap-{'stock-' if stock else ''}{i}", progress, args.scenario_timeout)
                 for i in range(args.guests)]
@@ -63,12 +77,12 @@ def cmd_bitemap(args: argparse.Namespace) -> int:
     seconds = time.monotonic() - started
     table = tabulate(bm.rows(bites), headers=bm.HEADERS, tablefmt="github")
     summary = bm.summary(bites)
-    print(table + "\n")
+    print(table + "\n", file=outputs.human)
     for line in summary:
-        print(line)
+        print(line, file=outputs.human)
     progress.note(f"{len(bites)} knockouts in {seconds:.0f}s, {sum(s.boots for s in sessions)} boot(s)")
-    if args.json:
-        Path(args.json).write_text(json.dumps({
+    if outputs.target("--json"):
+        outputs.write("--json", json.dumps({
             "kernel": target.tree.release, "vendor": args.vendor, "kvm": args.kvm, "policy": policy.value,
             "seconds": round(seconds, 1), "boots": sum(s.boots for s in sessions),
             "control": [{"step": s.step, "result": s.result, "detail": s.detail} for s in control],
@@ -83,20 +97,6 @@ def cmd_bitemap(args: argparse.Namespace) -> int:
     return 0
 
 
-def _chosen(target: KernelFacts, text: str) -> set[str]:
-    """``--hooks``: ``table.hook`` keys, or bare names looked up in every table."""
-    keys: set[str] = set()
-    for token in (t.strip() for t in text.split(",") if t.strip()):
-        table_name, _, name = token.rpartition(".")
-        tables = [Table(table_name)] if table_name in {t.value for t in Table} else list(Table)
-        found = [h for t in tables for h in target.hooks.table(t) if h.name == name]
-        if not found:
-            raise UsageError(f"--hooks: {token!r} is not a hook of {target.tree.release}",
-                             "`kvmnull build --list-hooks` lists them (as table.hook or a bare name)")
-        keys.update(h.key for h in found)
-    return keys
-
-
 def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = sub.add_parser("bitemap", help="knock each hook out of a real vendor (kvm-amd) and run a real "
                                             "guest workload: where does it break?")
@@ -104,13 +104,14 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     guest_options(parser)
     parser.add_argument("--vendor", choices=("kvm-amd",), default="kvm-amd",
                         help="the real vendor (kvm-intel needs VMX, which TCG lacks)")
-    parser.add_argument("--kvm", choices=("patched", "stock"), default="patched",
-                        help="patched: kvm.ko with missing_hook=warn; stock: Debian's own kvm.ko")
-    parser.add_argument("--hooks", metavar="HOOKS", help="only these hooks (table.hook or names, comma list)")
-    parser.add_argument("--guests", type=int, default=2, help="guests running knockouts in parallel")
-    parser.add_argument("--scenario-timeout", type=float, default=20.0, metavar="S",
+    kvm_options(parser, ("patched", "stock"), None)  # the patched one runs with missing_hook=warn
+    parser.add_argument("--hooks", metavar="HOOKS", type=hook_selection("--hooks"),
+                        help=f"knock out only these hooks: {HOOKS_HELP}")
+    parser.add_argument("--guests", type=positive_int, default=2, help="guests running knockouts in parallel")
+    parser.add_argument("--scenario-timeout", type=positive_float, default=20.0, metavar="S",
                         help="seconds before a knockout's guest counts as hung")
     parser.add_argument("--json", metavar="FILE", help="write the control and every bite as JSON")
     parser.add_argument("--update-doc", metavar="FILE",
                         help="replace the <!-- kvmnull:vendor-bitemap --> section (-stock with --kvm stock)")
+    parser.epilog = STDOUT_EPILOG
     parser.set_defaults(handler=cmd_bitemap)

@@ -15,21 +15,32 @@ from ..core.progress import Progress
 from ..fetch import packages
 from ..guest.scenario import Policy, Scenario
 from ..kernel.facts import KernelFacts
-from ..kernel.hooks import Hook, HookClass, Table
+from ..kernel.hooks import Hook, HookClass
 from ..report.documents import replace_section
 from ..verdict import census as cz
 from ..verdict import history as hz
-from .common import common_options, guest_options
-from .prepare import load, prepare
+from .common import (
+    HOOKS_HELP,
+    STDOUT_EPILOG,
+    Outputs,
+    chosen_hooks,
+    common_options,
+    guest_options,
+    guest_request,
+    hook_selection,
+    kernel_request,
+    positive_float,
+)
+from .prepare import GuestRequest, load, prepare
 
 
-def observe(args: argparse.Namespace, progress: Progress, target: KernelFacts, census: cz.Census,
-            mandatory: Sequence[Hook]) -> tuple[cz.Census, list[cz.Bite]]:
+def observe(args: argparse.Namespace, guests: GuestRequest, progress: Progress, target: KernelFacts,
+            census: cz.Census, mandatory: Sequence[Hook]) -> tuple[cz.Census, list[cz.Bite]]:
     """The dynamic part (``--dynamic``) and kvm-null's bite map (``--bitemap``) from guest runs."""
     bites: list[cz.Bite] = []
     if not (args.dynamic or args.bitemap):
         return census, bites
-    prepared = prepare(args, progress, target)
+    prepared = prepare(guests, progress, target)
     with prepared.session(f"census-{target.tree.release}", progress, args.scenario_timeout) as session:
         if args.dynamic:
             guest = session.guest()
@@ -51,28 +62,36 @@ def cmd_census(args: argparse.Namespace) -> int:
     if args.kernel and "," in args.kernel:
         return cmd_history(args)
     progress = Progress(verbose=args.verbose, quiet=args.quiet)
-    target = load(args, progress)
+    outputs = Outputs.of(args, "json")
+    if args.hooks and not args.bitemap:
+        raise UsageError(f"--hooks {args.hooks.text}: chooses the bite map's hooks, but there is no --bitemap",
+                         "add --bitemap, or drop --hooks")
+    request = kernel_request(args)
+    target = load(request, progress)
     tree, hooks = target.tree, target.hooks
-    census = cz.take(tree.source, hooks, target.config.evaluator())
     mandatory = [h for h in hooks.classified() if h.hook_class is HookClass.MANDATORY]
     if args.hooks:
-        chosen = {h.key for h in hooks.select(Table.X86, args.hooks, "--hooks")}
-        mandatory = [h for h in mandatory if h.key in chosen]
-    census, bites = observe(args, progress, target, census, mandatory)
+        chosen = set(chosen_hooks(args.hooks, target, request))
+        mandatory = [h for h in mandatory if h in chosen]
+        if not mandatory:
+            raise UsageError(f"--hooks {args.hooks.text}: chooses no mandatory hook of {tree.release}, and the "
+                             "bite map leaves only mandatory hooks NULL", "choose mandatory hooks, e.g. @mandatory")
+    census = cz.take(tree.source, hooks, target.config.evaluator())
+    census, bites = observe(args, guest_request(args, (Policy.WARN,)), progress, target, census, mandatory)
 
     tables = {"census": tabulate(cz.census_rows(census, args.dynamic), headers=cz.census_headers(args.dynamic),
                                  tablefmt="github")}
     if args.bitemap:
         tables["bitemap"] = tabulate(cz.bite_rows(bites), headers=cz.BITE_HEADERS, tablefmt="github")
     for text in tables.values():
-        print(text + "\n")
+        print(text + "\n", file=outputs.human)
     for oddity in census.oddities:
-        print(f"oddity: {oddity}")
-    if args.json:
+        print(f"oddity: {oddity}", file=outputs.human)
+    if outputs.target("--json"):
         data = {"kernel": tree.release, "phases": list(census.phases),
                 "hooks": [r.to_json() for r in census.rows], "oddities": list(census.oddities),
                 "bitemap": [b.to_json() for b in bites]}
-        Path(args.json).write_text(json.dumps(data, indent=2) + "\n")
+        outputs.write("--json", json.dumps(data, indent=2) + "\n")
     if args.update_doc:
         path = Path(args.update_doc)
         document = path.read_text()
@@ -102,19 +121,21 @@ def series_list(text: str) -> list[str]:
 def cmd_history(args: argparse.Namespace) -> int:
     """``census --kernel A,B,...``: the census of each series, joined into hook lineages."""
     progress = Progress(verbose=args.verbose, quiet=args.quiet)
+    outputs = Outputs.of(args, "json")
     if args.hooks:
         raise UsageError("--hooks picks hooks of one kernel, not of a history", "drop --hooks, or name one --kernel")
+    guests = guest_request(args, (Policy.WARN,))
     sources = []
     observed: dict[str, tuple[cz.Census, list[cz.Bite]]] = {}
-    for item in series_list(args.kernel):
-        one = argparse.Namespace(**{**vars(args), "kernel": item})
-        target = load(one, progress)
+    requests = [kernel_request(args, item) for item in series_list(args.kernel)]
+    for request in requests:
+        target = load(request, progress)
         evaluator = target.config.evaluator()
         progress.stage("history", f"{target.tree.release}: static census, every table")
         census = cz.take(target.tree.source, target.hooks, evaluator, unclassified=True)
         mandatory = [h for h in target.hooks.classified() if h.hook_class is HookClass.MANDATORY]
-        observed[packages.KernelSpec.parse(item).series] = observe(one, progress, target, census, mandatory)
-        sources.append(hz.SeriesSource(packages.KernelSpec.parse(item).series, target.tree.release, target.tree.source,
+        observed[request.spec.series] = observe(args, guests, progress, target, census, mandatory)
+        sources.append(hz.SeriesSource(request.spec.series, target.tree.release, target.tree.source,
                                        target.hooks, census, read_facts(target.tree.source, evaluator),
                                        target.vendor_modules))
     progress.stage("history", "joining hooks into lineages (renames need evidence beyond the name)")
@@ -124,11 +145,10 @@ def cmd_history(args: argparse.Namespace) -> int:
     table = tabulate(hz.rows(history, dynamic, bites), headers=hz.headers(history, dynamic, bites),
                      tablefmt="github", disable_numparse=True)
     api = tabulate(hz.api_rows(history), headers=hz.API_HEADERS, tablefmt="github", disable_numparse=True)
-    print(table + "\n\n" + api + "\n")
+    print(table + "\n\n" + api + "\n", file=outputs.human)
     for line in hz.summary(history):
-        print(line)
-    if args.json:
-        Path(args.json).write_text(json.dumps(hz.to_json(history, dynamic, bites), indent=2) + "\n")
+        print(line, file=outputs.human)
+    outputs.write("--json", json.dumps(hz.to_json(history, dynamic, bites), indent=2) + "\n")
     if args.update_doc:
         path = Path(args.update_doc)
         document = replace_section(path.read_text(), "history", table)
@@ -151,11 +171,13 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
                         help="add the first lifecycle phase that calls each hook (one guest run)")
     parser.add_argument("--bitemap", action="store_true",
                         help="for each mandatory hook NULL alone under missing_hook=warn, what breaks first")
-    parser.add_argument("--hooks", metavar="HOOKS", help="bite map: only these x86 hooks")
-    parser.add_argument("--scenario-timeout", type=float, default=15.0, metavar="S",
+    parser.add_argument("--hooks", metavar="HOOKS", type=hook_selection("--hooks"),
+                        help=f"bite map: only these (mandatory) hooks: {HOOKS_HELP}")
+    parser.add_argument("--scenario-timeout", type=positive_float, default=15.0, metavar="S",
                         help="bite map: seconds before a lifecycle counts as hung")
     parser.add_argument("--json", metavar="FILE", help="write everything as JSON")
     parser.add_argument("--update-doc", metavar="FILE",
                         help="replace the <!-- kvmnull:census --> / <!-- kvmnull:bitemap --> sections of FILE "
                              "(with several kernels: <!-- kvmnull:history -->, -api and -releases)")
+    parser.epilog = STDOUT_EPILOG
     parser.set_defaults(handler=cmd_census)

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import argparse
 
-from .common import common_options, progress_of
+from .common import common_options, kernel_request, progress_of
 from .prepare import kernel_tree
 
 
 def cmd_fetch(args: argparse.Namespace) -> int:
-    tree = kernel_tree(args, progress_of(args))
+    tree = kernel_tree(kernel_request(args), progress_of(args))
     print(tree.path)
     return 0
 

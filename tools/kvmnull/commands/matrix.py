@@ -11,32 +11,38 @@ import argparse
 import json
 import os
 import random
-import sys
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
-from pathlib import Path
 
 from tabulate import tabulate
 
-from ..core.errors import UsageError
 from ..core.progress import Progress
-from ..fetch import packages
 from ..guest.qemu import qemu_version
 from ..guest.scenario import GuestSession, Policy, Scenario, ScenarioRun, guest_has_svm, run_all
 from ..kernel.facts import KernelFacts
-from ..kernel.hooks import CLASS_NAMES, HookClass, HookSet, Table
+from ..kernel.hooks import CLASS_NAMES, Hook, HookClass, HookSet, Table
+from ..kernel.selection import choose_each
 from ..report import results as report
 from ..verdict.contract import Outcome, Verdict, expected, judge, observe
-from .common import common_options, guest_options
-from .prepare import load, prepare
-
-# the option that picks hooks of each table
-HOOK_OPTIONS = {Table.X86: "--hooks", Table.PMU: "--pmu-hooks", Table.NESTED: "--nested-hooks"}
-
-
-def chosen_hooks(args: argparse.Namespace) -> dict[Table, str | None]:
-    return {table: getattr(args, option[2:].replace("-", "_")) for table, option in HOOK_OPTIONS.items()}
+from .common import (
+    HOOKS_HELP,
+    STDOUT_EPILOG,
+    Outputs,
+    chosen_hooks,
+    common_options,
+    gone_table_option,
+    guest_options,
+    guest_request,
+    hook_selection,
+    kernel_request,
+    kvm_options,
+    note,
+    policies_of,
+    positive_float,
+    positive_int,
+)
+from .prepare import GuestRequest, load, prepare
 
 
 def bulk_params(hooks: HookSet, classes: Sequence[HookClass]) -> tuple[tuple[str, str], ...]:
@@ -49,16 +55,12 @@ def bulk_params(hooks: HookSet, classes: Sequence[HookClass]) -> tuple[tuple[str
     return tuple(params)
 
 
-def build_scenarios(hooks: HookSet, policies: Sequence[Policy], chosen: dict[Table, str | None],
+def build_scenarios(hooks: HookSet, policies: Sequence[Policy], chosen: Sequence[Hook] | None,
                     controls: bool, bulk: bool, amd: bool,
                     admits: Callable[[bool, str], bool] = lambda patched, vendor: True) -> list[Scenario]:
     """The matrix, in a stable order: controls, x86 hooks, PMU hooks, nested hooks (7.x), bulk cases; each
-    under every policy.  ``chosen``: the hooks to test of each table (--hooks, ...); none given: all."""
-    singles = []
-    if all(text is None for text in chosen.values()):
-        singles = list(hooks.classified())
-    else:
-        singles = [h for table, text in chosen.items() for h in hooks.select(table, text, HOOK_OPTIONS[table])]
+    under every policy.  ``chosen``: the hooks to test alone (--hooks); None: every classified hook."""
+    singles = list(hooks.classified()) if chosen is None else list(chosen)
     optional_classes = (HookClass.OPTIONAL, HookClass.OPTIONAL_RET0)
     optional = tuple(h for h in hooks.classified() if h.hook_class in optional_classes)
     mandatory = tuple(h for h in hooks.classified() if h.hook_class is HookClass.MANDATORY)
@@ -100,23 +102,29 @@ class SeriesResult:
 
 def cmd_matrix(args: argparse.Namespace) -> int:
     progress = Progress(verbose=args.verbose, quiet=args.quiet)
-    if args.guests < 1:
-        raise UsageError(f"--guests {args.guests}: need at least 1", "use 1 or the number of cores")
-    kernels = [k.strip() for k in (args.kernel or "").split(",")] if args.kernel else [None]
-    for kernel in kernels:
-        packages.KernelSpec.parse(kernel)  # every --kernel value is checked before anything slow
-    results = []
-    for kernel in kernels:
-        results.append(one_matrix(argparse.Namespace(**{**vars(args), "kernel": kernel}), progress))
+    # every value is checked, and every kernel's hooks chosen, before anything slow
+    outputs = Outputs.of(args, "json", "junit", "ktap")
+    guest = guest_request(args, policies_of(args, (Policy.REFUSE, Policy.WARN)))
+    kernels = [k.strip() for k in args.kernel.split(",") if k.strip()] if args.kernel else [None]
+    requests = [kernel_request(args, kernel) for kernel in kernels]
+    targets = [load(request, progress) for request in requests]
+    chosen: list[tuple[Hook, ...] | None] = [None] * len(targets)
+    if args.hooks and len(targets) == 1:
+        chosen = [chosen_hooks(args.hooks, targets[0], requests[0])]
+    elif args.hooks:
+        each, notes = choose_each(args.hooks, [(t.tree.release, t.hooks) for t in targets])
+        for text in notes:
+            note(text)
+        chosen = list(each)
+    results = [one_matrix(args, guest, progress, target, hooks, outputs)
+               for target, hooks in zip(targets, chosen, strict=True) if hooks is None or hooks]
     if len(results) > 1:
-        print("\n" + series_summary(results))
-    if args.json:
-        data: object = (report.to_json(results[0].verdicts, results[0].meta) if len(results) == 1 else
-                        {"kernels": [report.to_json(r.verdicts, r.meta) for r in results]})
-        Path(args.json).write_text(json.dumps(data, indent=2) + "\n")
-    if args.junit:
-        Path(args.junit).write_text(report.junit_suites(
-            [(f"kvmnull matrix {r.release}", r.verdicts) for r in results]))
+        print("\n" + series_summary(results), file=outputs.human)
+    data: object = (report.to_json(results[0].verdicts, results[0].meta) if len(results) == 1 else
+                    {"kernels": [report.to_json(r.verdicts, r.meta) for r in results]})
+    outputs.write("--json", json.dumps(data, indent=2) + "\n")
+    outputs.write("--junit", report.junit_suites([(f"kvmnull matrix {r.release}", r.verdicts) for r in results]))
+    outputs.write("--ktap", "".join(report.ktap(r.verdicts, f"kvmnull matrix {r.release}") for r in results))
     return 0 if all(v.passed for r in results for v in r.verdicts) else 1
 
 
@@ -141,26 +149,12 @@ def series_summary(results: Sequence[SeriesResult]) -> str:
     return tabulate(rows, headers=["table", "class", *(r.release for r in results)], disable_numparse=True)
 
 
-def policies_of(args: argparse.Namespace) -> list[Policy]:
-    """``--policy`` (repeatable) and ``--kvm``: which kvm.ko runs, and under which policies."""
-    chosen = [Policy(p) for p in args.policy] if args.policy else []
-    if args.kvm in ("stock", "both"):
-        chosen.append(Policy.UPSTREAM)
-    if args.kvm in ("patched", "both") and not any(p.patched for p in chosen):
-        chosen += [Policy.REFUSE, Policy.WARN]
-    if args.kvm == "stock" and any(p.patched for p in chosen):
-        raise UsageError("--kvm stock runs Debian's own kvm.ko, which has no missing_hook policy",
-                         "drop --policy, or use --kvm both")
-    return list(dict.fromkeys(chosen))
-
-
-def one_matrix(args: argparse.Namespace, progress: Progress) -> SeriesResult:
-    policies = policies_of(args)
+def one_matrix(args: argparse.Namespace, guest: GuestRequest, progress: Progress, target: KernelFacts,
+               chosen: Sequence[Hook] | None, outputs: Outputs) -> SeriesResult:
+    """The matrix of one kernel: ``chosen`` hooks alone (None: every classified hook), controls, bulk cases."""
+    policies = guest.policies
     started = time.monotonic()
-    target = load(args, progress)
     tree, hooks = target.tree, target.hooks
-    # validate hook selections before booting anything
-    build_scenarios(hooks, policies, chosen_hooks(args), False, False, False)
     runs: list[ScenarioRun] = []
     sessions: list[GuestSession] = []
     accel = ""
@@ -168,7 +162,7 @@ def one_matrix(args: argparse.Namespace, progress: Progress) -> SeriesResult:
     for stock in (False, True):
         group = [p for p in policies if p.patched != stock]
         if group:
-            group_runs, group_sessions, accel = _run_group(args, progress, target, group, stock)
+            group_runs, group_sessions, accel = _run_group(args, guest, progress, target, chosen, group, stock)
             runs += group_runs
             sessions += group_sessions
     seconds = time.monotonic() - started
@@ -182,23 +176,21 @@ def one_matrix(args: argparse.Namespace, progress: Progress) -> SeriesResult:
         "runs": [{"name": r.scenario.name, "policy": r.scenario.policy.value, "guest": r.guest, "order": r.order}
                  for r in runs],
     }
-    if args.ktap:
-        sys.stdout.write(report.ktap(verdicts, f"kvmnull matrix {tree.release}"))
-    else:
-        print(report.table(verdicts, full=not args.failures_only))
+    print(report.table(verdicts, full=not args.failures_only), file=outputs.human)
     if Policy.UPSTREAM in policies and len(policies) > 1:
-        print("\n" + report.by_policy(verdicts))
+        print("\n" + report.by_policy(verdicts), file=outputs.human)
     line = report.summary_line(verdicts)
     print(f"\n{tree.release} ({accel}): {line} in {seconds:.1f}s, "
-          f"{len(verdicts) / max(seconds, 0.001):.1f} scenarios/s, {boots} boot(s)")
+          f"{len(verdicts) / max(seconds, 0.001):.1f} scenarios/s, {boots} boot(s)", file=outputs.human)
     return SeriesResult(tree.release, verdicts, meta)
 
 
-def _run_group(args: argparse.Namespace, progress: Progress, target: KernelFacts, policies: list[Policy],
+def _run_group(args: argparse.Namespace, guest: GuestRequest, progress: Progress, target: KernelFacts,
+               chosen: Sequence[Hook] | None, policies: list[Policy],
                stock: bool) -> tuple[list[ScenarioRun], list[GuestSession], str]:
     """The scenarios of ``policies`` in guests of their own: with the patched kvm.ko, or the image's own."""
     tree, hooks = target.tree, target.hooks
-    prepared = prepare(args, progress, target, stock=stock)
+    prepared = prepare(guest, progress, target, stock=stock)
     prefix = "matrix-" + (f"{tree.series}-" if args.kernel else "") + ("stock-" if stock else "")
     sessions = [prepared.session(f"{prefix}{i}", progress, args.scenario_timeout) for i in range(args.guests)]
     try:
@@ -207,7 +199,7 @@ def _run_group(args: argparse.Namespace, progress: Progress, target: KernelFacts
         amd = args.controls and guest_has_svm(sessions[0])
         if args.controls and not amd:
             progress.note("the guest CPU has no SVM: the kvm-amd control is left out")
-        scenarios = build_scenarios(hooks, policies, chosen_hooks(args), args.controls, args.bulk, amd,
+        scenarios = build_scenarios(hooks, policies, chosen, args.controls, args.bulk, amd,
                                     target.admits)
         order = scenarios
         if args.shuffle is not None:
@@ -234,27 +226,24 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     matrix = sub.add_parser("matrix", help="negative-test every hook against the contract (the main job)")
     common_options(matrix)
     guest_options(matrix)
-    matrix.add_argument("--policy", action="append", choices=[p.value for p in Policy if p.patched],
-                        help="the patched kvm.ko's policy to test (repeatable; default: both)")
-    matrix.add_argument("--kvm", choices=("patched", "stock", "both"), default="patched",
-                        help="stock: Debian's own kvm.ko, whose anonymous WARNs are named through the header "
-                             "(policy 'upstream'); both: side by side")
-    matrix.add_argument("--hooks", metavar="HOOKS", help="only these x86 hooks (names or classes)")
-    matrix.add_argument("--pmu-hooks", metavar="HOOKS", help="only these PMU hooks (names or classes)")
-    matrix.add_argument("--nested-hooks", metavar="HOOKS",
-                        help="only these nested hooks (names or classes; 7.x, where nested ops are classified)")
+    kvm_options(matrix, ("patched", "stock", "both"), "many")
+    matrix.add_argument("--hooks", metavar="HOOKS", type=hook_selection("--hooks"),
+                        help=f"test only these hooks alone: {HOOKS_HELP} (e.g. x86.@optional)")
+    gone_table_option(matrix, "--pmu-hooks", "--hooks", "pmu")
+    gone_table_option(matrix, "--nested-hooks", "--hooks", "nested")
     matrix.add_argument("--no-controls", dest="controls", action="store_false", help="leave out the controls")
     matrix.add_argument("--no-bulk", dest="bulk", action="store_false",
                         help="leave out 'every optional' and 'every mandatory hook NULL at once'")
-    matrix.add_argument("--guests", type=int, default=min(2, os.cpu_count() or 1),
+    matrix.add_argument("--guests", type=positive_int, default=min(2, os.cpu_count() or 1),
                         help="guests running scenarios in parallel (default: one per core, at most 2)")
-    matrix.add_argument("--scenario-timeout", type=float, default=30.0, metavar="S",
+    matrix.add_argument("--scenario-timeout", type=positive_float, default=30.0, metavar="S",
                         help="seconds before a scenario's guest counts as hung")
     matrix.add_argument("--shuffle", type=int, metavar="SEED",
                         help="run the scenarios in the order SEED permutes them to (recorded in the JSON)")
     matrix.add_argument("--json", metavar="FILE", help="write every scenario as JSON")
     matrix.add_argument("--junit", metavar="FILE", help="write JUnit XML")
-    matrix.add_argument("--ktap", action="store_true", help="print KTAP instead of the table")
+    matrix.add_argument("--ktap", metavar="FILE", help="write KTAP (one result per scenario)")
+    matrix.epilog = STDOUT_EPILOG
     matrix.add_argument("--failures-only", action="store_true", help="table rows for failures only")
     matrix.set_defaults(handler=cmd_matrix)
 

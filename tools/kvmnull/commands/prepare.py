@@ -6,7 +6,6 @@ the command modules start from here.
 
 from __future__ import annotations
 
-import argparse
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -14,10 +13,39 @@ from ..build.kbuild import BuildResult, build
 from ..core.progress import Progress
 from ..fetch import packages
 from ..guest.qemu import Accel, GuestConfig, choose_accel, qemu_version
-from ..guest.scenario import GuestSession, initramfs_for
+from ..guest.scenario import GuestSession, Policy, initramfs_for
 from ..initramfs.archive import busybox_path
 from ..kernel.facts import KernelFacts, derive
 from ..kernel.hooks import HookSet
+
+__all__ = ["GuestRequest", "KernelRequest", "Prepared", "busybox_path", "derive", "kernel_tree", "load", "prepare"]
+
+
+@dataclass(frozen=True)
+class KernelRequest:
+    """Which kernel, from which cache, and whether apt may be asked."""
+
+    spec: packages.KernelSpec
+    cache: Path
+    offline: bool = False
+
+
+@dataclass(frozen=True)
+class GuestRequest:
+    """How to run guests: the accelerator asked for, timeouts, where logs go, and which kvm.ko runs
+    under which policies (``Policy.UPSTREAM``: Debian's own kvm.ko)."""
+
+    accel: str  # auto, kvm or tcg
+    timeout_multiplier: float
+    log_dir: Path | None  # None: the default below out/
+    command: str  # names the run folder
+    cache: Path  # where the host's accelerator decision is kept
+    policies: tuple[Policy, ...] = (Policy.REFUSE,)
+
+    @property
+    def stock(self) -> bool:
+        """Does any of the policies need Debian's own kvm.ko?"""
+        return Policy.UPSTREAM in self.policies
 
 
 @dataclass(frozen=True)
@@ -44,29 +72,27 @@ class Prepared:
         return GuestSession(self.config, self.log_dir / f"{name}.console.log", progress, scenario_timeout)
 
 
-def kernel_tree(args: argparse.Namespace, progress: Progress) -> packages.KernelTree:
-    """The cache entry of ``--kernel``, fetched if missing (unless ``--offline``)."""
-    wanted = packages.KernelSpec.parse(args.kernel)
-    return packages.fetch(wanted, packages.cache_root(args.cache), progress, offline=args.offline)
+def kernel_tree(request: KernelRequest, progress: Progress) -> packages.KernelTree:
+    """The cache entry of the requested kernel, fetched if missing (unless offline)."""
+    return packages.fetch(request.spec, request.cache, progress, offline=request.offline)
 
 
-def load(args: argparse.Namespace, progress: Progress) -> KernelFacts:
+def load(request: KernelRequest, progress: Progress) -> KernelFacts:
     """The target's cache entry, config and hooks: enough to validate hook names before anything slow."""
-    return derive(kernel_tree(args, progress), progress)
+    return derive(kernel_tree(request, progress), progress)
 
 
-def prepare(args: argparse.Namespace, progress: Progress, target: KernelFacts, stock: bool = False) -> Prepared:
+def prepare(request: GuestRequest, progress: Progress, target: KernelFacts, stock: bool = False) -> Prepared:
     """Build, make the initramfs (with the image's own kvm.ko when ``stock``), pick the accelerator."""
-    cache = packages.cache_root(args.cache)
     built = build(target.tree, progress)
     kvm = target.tree.module_file("kernel/arch/x86/kvm/kvm") if stock else None
     initrd = initramfs_for(built, busybox_path(), built.path / ("initramfs-stock.cpio" if stock else "initramfs.cpio"),
                            kvm)
-    base = GuestConfig(target.tree.vmlinuz, initrd, Accel.TCG, timeout_multiplier=args.timeout_multiplier)
-    accel = choose_accel(args.accel, base, cache, progress)
+    base = GuestConfig(target.tree.vmlinuz, initrd, Accel.TCG, timeout_multiplier=request.timeout_multiplier)
+    accel = choose_accel(request.accel, base, request.cache, progress)
     progress.stage("guest", f"accelerator: {accel.value}")
     config = GuestConfig(target.tree.vmlinuz, initrd, accel, cpus=accel.cpus,
-                         timeout_multiplier=args.timeout_multiplier)
-    log_dir = Path(args.log_dir or "out/logs")
+                         timeout_multiplier=request.timeout_multiplier)
+    log_dir = request.log_dir or Path("out/logs")
     log_dir.mkdir(parents=True, exist_ok=True)
     return Prepared(target, built, config, log_dir)

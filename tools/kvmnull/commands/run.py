@@ -3,30 +3,44 @@
 from __future__ import annotations
 
 import argparse
+import json
 
 from tabulate import tabulate
 
 from ..core.progress import Progress
 from ..guest.scenario import Policy, Scenario
-from ..kernel.hooks import Table
 from ..report import results as report
 from ..verdict.contract import judge, observe
-from .common import common_options, guest_options
+from .common import (
+    HOOKS_HELP,
+    STDOUT_EPILOG,
+    Outputs,
+    chosen_hooks,
+    common_options,
+    gone_table_option,
+    guest_options,
+    guest_request,
+    hook_selection,
+    kernel_request,
+    kvm_options,
+    policies_of,
+)
 from .prepare import load, prepare
 
 
 def cmd_run(args: argparse.Namespace) -> int:
     progress = Progress(verbose=args.verbose, quiet=args.quiet)
-    # reject bad hook names before anything slow happens
-    target = load(args, progress)
+    # reject bad values and hook names before anything slow happens
+    outputs = Outputs.of(args, "json")
+    (policy,) = policies_of(args, (Policy.REFUSE,))
+    request = kernel_request(args)
+    target = load(request, progress)
     hooks = target.hooks
-    nulled = (*hooks.select(Table.X86, args.null, "--null"), *hooks.select(Table.PMU, args.null_pmu, "--null-pmu"),
-              *hooks.select(Table.NESTED, args.null_nested, "--null-nested"))
-    policy = Policy(args.policy)
+    nulled = chosen_hooks(args.null, target, request) if args.null else ()
     name = "control-" + args.vendor if not nulled else ",".join(h.key for h in nulled)
     scenario = Scenario(name if len(name) < 80 else f"{len(nulled)} hooks", policy, args.vendor, nulled,
                         probe=not args.no_probe, admitted=target.admits(policy.patched, args.vendor))
-    prepared = prepare(args, progress, target, stock=not policy.patched)
+    prepared = prepare(guest_request(args, (policy,)), progress, target, stock=not policy.patched)
     progress.stage("run", f"{scenario.name} under missing_hook={policy.value}")
     with prepared.session("run", progress) as session:
         result = session.run(scenario)
@@ -37,10 +51,9 @@ def cmd_run(args: argparse.Namespace) -> int:
             ["named", ", ".join(sorted(obs.named)) or "-"], ["detail", obs.detail],
             ["verdict", "PASS" if verdict.passed else "FAIL"]]
     rows += [["evidence", line] for line in obs.evidence]
-    print(tabulate(rows, tablefmt="plain"))
-    print(f"console log: {session.log_path}")
-    if args.json:
-        report.write_json([verdict], prepared.meta(), args.json)
+    print(tabulate(rows, tablefmt="plain"), file=outputs.human)
+    print(f"console log: {session.log_path}", file=outputs.human)
+    outputs.write("--json", json.dumps(report.to_json([verdict], prepared.meta()), indent=2) + "\n")
     return 0 if verdict.passed else 1
 
 
@@ -48,18 +61,16 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     run = sub.add_parser("run", help="boot a guest, load kvm.ko and a vendor with chosen hooks NULL, judge it")
     common_options(run)
     guest_options(run)
-    run.add_argument("--policy", choices=[p.value for p in Policy], default="refuse",
-                     help="the patched kvm.ko's missing_hook policy (default: refuse); upstream: Debian's own "
-                          "kvm.ko instead")
-    run.add_argument("--null", metavar="HOOKS", help="kvm_x86_ops hooks to leave NULL (names, @mandatory, "
-                     "@optional, @ret0, @all)")
-    run.add_argument("--null-pmu", metavar="HOOKS", help="kvm_pmu_ops hooks to leave NULL")
-    run.add_argument("--null-nested", metavar="HOOKS",
-                     help="kvm_x86_nested_ops hooks to leave NULL (7.x, where the nested table is classified)")
+    kvm_options(run, ("patched", "stock"), "one")
+    run.add_argument("--null", metavar="HOOKS", type=hook_selection("--null"),
+                     help=f"hooks to leave NULL: {HOOKS_HELP} (e.g. x86.vcpu_create,pmu.refresh)")
+    gone_table_option(run, "--null-pmu", "--null", "pmu")
+    gone_table_option(run, "--null-nested", "--null", "nested")
     run.add_argument("--vendor", choices=("kvm-null", "kvm-amd"), default="kvm-null",
-                     help="kvm-amd: the real vendor, built from the target's source; with --null..., its "
+                     help="kvm-amd: the real vendor, built from the target's source; with --null, its "
                           "test-only knockout= leaves those hooks NULL")
     run.add_argument("--no-probe", action="store_true", help="skip the VM lifecycle probe")
     run.add_argument("--json", metavar="FILE", help="write the verdict as JSON")
+    run.epilog = STDOUT_EPILOG
     run.set_defaults(handler=cmd_run)
 

@@ -15,7 +15,7 @@ from ..core.errors import GuestError, UsageError
 from ..core.progress import Progress
 from ..evidence import ktap
 from ..guest.qemu import Guest
-from .common import common_options, guest_options
+from .common import common_options, guest_options, guest_request, kernel_request, positive_float
 from .prepare import load, prepare
 
 EXIT_NAMES = {0: "pass", 1: "fail", 4: "skip"}
@@ -73,7 +73,7 @@ def cmd_selftest(args: argparse.Namespace) -> int:
     unknown = [t for t in chosen if t not in names]
     if unknown:
         raise UsageError(f"unknown selftest {', '.join(unknown)}", f"valid: {', '.join(names)}")
-    prepared = prepare(args, progress, load(args, progress))
+    prepared = prepare(guest_request(args), progress, load(kernel_request(args), progress))
     runs: list[SelftestRun] = []
     session = prepared.session("selftest", progress, args.test_timeout)
 
@@ -124,6 +124,6 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     guest_options(parser)
     parser.add_argument("tests", nargs="*", metavar="TEST",
                         help=f"tests to run (default: all of {', '.join(selftest_names())})")
-    parser.add_argument("--test-timeout", type=float, default=settings_timeout(), metavar="S",
+    parser.add_argument("--test-timeout", type=positive_float, default=settings_timeout(), metavar="S",
                         help="seconds one test may take (default: selftests/settings)")
     parser.set_defaults(handler=cmd_selftest)

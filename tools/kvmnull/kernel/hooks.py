@@ -12,7 +12,6 @@ Sources (paths relative to the kernel source root):
 
 from __future__ import annotations
 
-import difflib
 import enum
 import re
 from dataclasses import dataclass
@@ -20,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from ..core.cpp import Evaluator, braced_body, logical_lines, preprocess
-from ..core.errors import ParseError, UsageError
+from ..core.errors import ParseError
 
 
 class Table(enum.Enum):
@@ -183,31 +182,6 @@ class HookSet:
             if file.rsplit("/", 1)[-1] == header.rsplit("/", 1)[1]:
                 return self.at_header_line(table, line)
         return None
-
-    def select(self, table: Table, text: str | None, option: str) -> tuple[Hook, ...]:
-        """Hooks named by a comma list of names and class selectors; unknown names get suggestions."""
-        chosen: dict[str, Hook] = {}
-        members = [h for h in self.table(table) if h.hook_class is not HookClass.UNCLASSIFIED]
-        if text and text.strip() and not members:
-            raise UsageError(f"{option}: this kernel's ops headers do not classify {table.struct} (no "
-                             f"{OPS_HEADERS[table].rsplit('/', 1)[1]}), so kvm-null cannot leave its hooks NULL",
-                             "pick a kernel that classifies the table (nested ops: 7.x)")
-        selectors = class_selectors()
-        for token in (t.strip() for t in (text or "").split(",")):
-            if not token:
-                continue
-            if token in selectors:
-                chosen.update((h.name, h) for h in members if h.hook_class in selectors[token])
-                continue
-            found = next((h for h in members if h.name == token), None)
-            if found is None:
-                names = [h.name for h in members] + list(selectors)
-                close = difflib.get_close_matches(token, names, n=3, cutoff=0.6)
-                hint = f"did you mean {', '.join(close)}?" if close else f"classes: {', '.join(selectors)}"
-                raise UsageError(f"{option}: {token!r} is not a {table.struct} hook of this kernel; {hint}",
-                                 "`kvmnull build --list-hooks` lists them")
-            chosen[found.name] = found
-        return tuple(chosen.values())
 
 
 # The class selectors of kvm-null's null= parameters (without their '@'); the
