@@ -137,8 +137,27 @@ def test_run_must_show(built: BuildResult, tmp_path: Path, argv: list[str], obse
         assert scenario["named"] == ["x86.vcpu_create"]
     else:
         assert any("step run ok" in line for line in scenario["evidence"])
-    assert (tmp_path / "run.console.log").stat().st_size > 0
+    assert (tmp_path / "latest" / "run.console.log").stat().st_size > 0
 
+
+
+@pytest.mark.guest
+def test_two_runs_started_together_keep_both_console_logs(built: BuildResult, tmp_path: Path) -> None:
+    argv = [sys.executable, "-m", "kvmnull", "run", "-q", "--offline", "--accel", "tcg", "--log-dir", str(tmp_path)]
+    children = [subprocess.Popen([*argv, "--null", hook], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                for hook in ("vcpu_create", "vm_destroy")]
+    outputs = [child.communicate(timeout=300) for child in children]
+    assert [child.returncode for child in children] == [0, 0], outputs
+    folders = sorted(p for p in tmp_path.iterdir() if p.is_dir() and not p.is_symlink())
+    assert len(folders) == 2
+    said = "".join(err for _, err in outputs)
+    for folder in folders:
+        assert f"run folder {folder}" in said  # each names its own folder
+        log = (folder / "run.console.log").read_text(errors="replace")
+        # each log is whole: the boot, its own scenario and the stop marker, and nobody else's scenario
+        assert log.count("kvmnull-scenario: begin") == 1 and log.rstrip().endswith(STOPPED), folder
+    begun = sorted(re.search(r"null=(\S*)", (f / "run.console.log").read_text()).group(1) for f in folders)
+    assert begun == ["vcpu_create", "vm_destroy"]
 
 def observations(path: Path) -> dict[tuple[str, str], tuple[object, ...]]:
     """Per scenario, what must not depend on the order scenarios ran in."""
@@ -418,7 +437,7 @@ def test_no_qemu_survives_an_interrupted_matrix(built: BuildResult, tmp_path: Pa
     child = subprocess.Popen([sys.executable, "-m", "kvmnull", "matrix", "--offline", "--accel", "tcg", "--guests", "2",
                               "--log-dir", str(tmp_path)], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                              text=True)
-    logs = [tmp_path / "matrix-0.console.log", tmp_path / "matrix-1.console.log"]
+    logs = [tmp_path / "latest" / "matrix-0.console.log", tmp_path / "latest" / "matrix-1.console.log"]
     try:
         # interrupt once both guests run scenarios
         deadline = time.monotonic() + 120

@@ -116,7 +116,9 @@ def guest_options(parser: argparse.ArgumentParser) -> None:
                         help="QEMU accelerator (auto: KVM when the host's /dev/kvm can run the guest)")
     parser.add_argument("--timeout-multiplier", type=positive_float, default=1.0, metavar="X",
                         help="scale every guest timeout, for slow machines (a number above 0)")
-    parser.add_argument("--log-dir", metavar="DIR", help="where console logs go (default: ./out/logs)")
+    parser.add_argument("--log-dir", metavar="DIR",
+                        help="where run folders go: each invocation writes its console logs into a new "
+                             "DIR/<time>-<pid>-<command>/, DIR/latest naming the newest (default: ./out/runs)")
 
 
 def kvm_options(parser: argparse.ArgumentParser, kinds: Sequence[str], policies: str | None) -> None:

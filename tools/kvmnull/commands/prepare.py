@@ -6,11 +6,13 @@ the command modules start from here.
 
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
 from ..build.kbuild import BuildResult, build
 from ..core.progress import Progress
+from ..core.runs import create_run_folder
 from ..fetch import packages
 from ..guest.qemu import Accel, GuestConfig, choose_accel, qemu_version
 from ..guest.scenario import GuestSession, Policy, initramfs_for
@@ -93,6 +95,6 @@ def prepare(request: GuestRequest, progress: Progress, target: KernelFacts, stoc
     progress.stage("guest", f"accelerator: {accel.value}")
     config = GuestConfig(target.tree.vmlinuz, initrd, accel, cpus=accel.cpus,
                          timeout_multiplier=request.timeout_multiplier)
-    log_dir = request.log_dir or Path("out/logs")
-    log_dir.mkdir(parents=True, exist_ok=True)
+    log_dir = create_run_folder(request.log_dir, request.command)
+    print(f"kvmnull: run folder {log_dir}", file=sys.stderr)
     return Prepared(target, built, config, log_dir)
