@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import enum
 import traceback
-from pathlib import Path
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 
 from ..evidence import kernel_log as evidence
 from ..evidence.kernel_log import (
