@@ -42,6 +42,38 @@ class View:
 
 
 HOST = View("host apt")
+# where the host's apt keeps its sources and package lists (apt's defaults)
+HOST_SOURCES = Path("/etc/apt")
+HOST_LISTS = Path("/var/lib/apt/lists")
+
+
+def _listing(folder: Path) -> list[str]:
+    """Name, size and mtime of every file directly in ``folder``: what changes when apt updates it."""
+    if not folder.is_dir():
+        return []
+    rows = []
+    for path in sorted(folder.iterdir()):
+        if path.is_file():
+            stat = path.stat()
+            rows.append(f"{path.name} {stat.st_size} {stat.st_mtime_ns}")
+    return rows
+
+
+def lists_state(cache: Path) -> str | None:
+    """What apt's answers depend on, as text: the host's sources and lists and the private view's.
+    None when the private lists are stale (the next look-up updates them, so no earlier answer holds)."""
+    base = cache / "apt"
+    stamp = base / "updated"
+    if stamp.exists() and time.time() - stamp.stat().st_mtime >= MAX_AGE:
+        return None
+    sources = base / "sources.list"
+    parts = [
+        "host sources", *_listing(HOST_SOURCES), *_listing(HOST_SOURCES / "sources.list.d"),
+        "host lists", *_listing(HOST_LISTS),
+        "private sources", sources.read_text() if sources.exists() else "-",
+        "private lists", *_listing(base / "lists"),
+    ]
+    return "\n".join(parts)
 
 
 def _sources(etc: Path) -> list[tuple[str, list[str]]]:

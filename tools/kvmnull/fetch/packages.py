@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import hashlib
 import json
 import os
 import re
@@ -28,6 +29,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from ..core import paths, process
 from ..core.errors import PackageError
@@ -307,13 +309,52 @@ def _run(argv: list[str], progress: Progress, log: Path, stage: str, timeout: fl
 
 def resolve(target: KernelSpec, cache: Path, progress: Progress) -> PackageSet | None:
     """Ask apt for the newest complete set, first through the host's lists, then (for a series the
-    host does not know) through the private view of newer suites; None when neither knows one."""
+    host does not know) through the private view of newer suites; None when neither knows one.
+
+    Asking apt takes seconds; its answer depends only on the package lists, so a found set is kept in
+    the cache, keyed by the state of every list it could have come from, and given again while
+    those lists are unchanged."""
     if not shutil.which("apt-cache"):
         raise PackageError("apt-cache not found", "kvmnull fetches Debian packages: run it on Debian or Ubuntu")
+    memo = _resolved_memo(target, cache)
+    if memo is not None:
+        try:
+            return _set_from_json(json.loads(memo.read_text()))
+        except FileNotFoundError:
+            pass
+        except (OSError, ValueError, KeyError, TypeError) as exc:  # damaged: ask apt again, and say so
+            progress.note(f"ignoring damaged {memo.name}: {exc}")
     found = _resolve_in(apt.HOST, target, cache, progress)
     if found is None:
         found = _resolve_in(apt.extra_view(cache, progress), target, cache, progress)
+    memo = _resolved_memo(target, cache)  # the private lists may have been updated on the way
+    if found is not None and memo is not None:
+        memo.parent.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile("w", dir=memo.parent, prefix=f".{memo.name}.", delete=False) as tmp:
+            json.dump(_set_to_json(found), tmp)
+        os.replace(tmp.name, memo)
     return found
+
+
+def _resolved_memo(target: KernelSpec, cache: Path) -> Path | None:
+    """Where the answer for ``target`` under the current package lists is kept; None: not to be kept."""
+    state = apt.lists_state(cache)
+    if state is None:
+        return None
+    digest = hashlib.sha256(f"{target.series} {target.flavour} {target.abi}\n{state}".encode()).hexdigest()[:16]
+    return cache / "resolved" / f"{target.series}-{target.abi or 'newest'}-{digest}.json"
+
+
+def _set_to_json(pset: PackageSet) -> dict[str, object]:
+    return {"release": pset.release, "version": pset.version, "series": pset.series, "flavour": pset.flavour,
+            "packages": [list(p) for p in pset.packages],
+            "view": {"name": pset.view.name, "options": list(pset.view.options)}}
+
+
+def _set_from_json(data: dict[str, Any]) -> PackageSet:
+    view = apt.View(str(data["view"]["name"]), tuple(str(o) for o in data["view"]["options"]))
+    return PackageSet(str(data["release"]), str(data["version"]), str(data["series"]), str(data["flavour"]),
+                      tuple((str(n), str(v)) for n, v in data["packages"]), view)
 
 
 def _resolve_in(view: apt.View, target: KernelSpec, cache: Path, progress: Progress) -> PackageSet | None:
