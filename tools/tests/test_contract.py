@@ -8,7 +8,7 @@ import pytest
 
 from kvmnull.guest.scenario import Policy, Scenario, ScenarioRun, scenario_command
 from kvmnull.kernel.hooks import HookClass, HookSet, Table
-from kvmnull.verdict.contract import Outcome, expected, judge, observe
+from kvmnull.verdict.contract import Outcome, expected, judge, observation_of
 
 from .conftest import log
 
@@ -40,7 +40,7 @@ def test_controls_must_load(captured_hooks: HookSet) -> None:
 
 def test_observed_refusal(captured_hooks: HookSet) -> None:
     s = scenario(captured_hooks, Policy.REFUSE, "vcpu_create", "vcpu_free")
-    verdict = judge([(s, observe(ScenarioRun(s, log("refused.log"), 1.0), captured_hooks))])[0]
+    verdict = judge([(s, observation_of(ScenarioRun(s, log("refused.log"), 1.0), captured_hooks))])[0]
     assert verdict.observation.outcome is Outcome.REFUSED
     assert verdict.observation.named == {"x86.vcpu_create", "x86.vcpu_free"}
     assert verdict.observation.load_status == 22
@@ -50,33 +50,34 @@ def test_observed_refusal(captured_hooks: HookSet) -> None:
 def test_refusal_that_misses_a_hook_fails(captured_hooks: HookSet) -> None:
     # the same evidence cannot pass for a scenario that nulled a third hook
     s = scenario(captured_hooks, Policy.REFUSE, "vcpu_create", "vcpu_free", "vcpu_reset")
-    verdict = judge([(s, observe(ScenarioRun(s, log("refused.log"), 1.0), captured_hooks))])[0]
+    verdict = judge([(s, observation_of(ScenarioRun(s, log("refused.log"), 1.0), captured_hooks))])[0]
     assert verdict.observation.outcome is Outcome.REFUSED and not verdict.passed
 
 
 def test_observed_warning(captured_hooks: HookSet) -> None:
     s = scenario(captured_hooks, Policy.WARN, "vcpu_create")
-    verdict = judge([(s, observe(ScenarioRun(s, log("warned.log"), 1.0), captured_hooks))])[0]
+    verdict = judge([(s, observation_of(ScenarioRun(s, log("warned.log"), 1.0), captured_hooks))])[0]
     assert verdict.observation.outcome is Outcome.WARNED
     assert verdict.observation.named == {"x86.vcpu_create"}
     assert verdict.passed
     # a refusal was expected under the other policy: the same evidence fails there
     refuse = scenario(captured_hooks, Policy.REFUSE, "vcpu_create")
-    assert not judge([(refuse, observe(ScenarioRun(refuse, log("warned.log"), 1.0), captured_hooks))])[0].passed
+    assert not judge([(refuse, observation_of(ScenarioRun(refuse, log("warned.log"), 1.0), captured_hooks))])[0].passed
 
 
 def test_observed_clean_load(captured_hooks: HookSet) -> None:
     s = scenario(captured_hooks, Policy.REFUSE, "vm_destroy")
-    verdict = judge([(s, observe(ScenarioRun(s, log("clean.log"), 1.0), captured_hooks))])[0]
+    verdict = judge([(s, observation_of(ScenarioRun(s, log("clean.log"), 1.0), captured_hooks))])[0]
     assert verdict.observation.outcome is Outcome.LOADED and verdict.passed
     assert any("hardware_exit_reason=0x6b766d6e756c6c" in e for e in verdict.observation.evidence)
 
 
 def test_crash_and_hang(captured_hooks: HookSet) -> None:
     s = scenario(captured_hooks, Policy.WARN, "handle_exit")
-    crashed = observe(ScenarioRun(s, log("panic.log"), 1.0, crash="Kernel panic - not syncing: x"), captured_hooks)
+    crashed = observation_of(ScenarioRun(s, log("panic.log"), 1.0, crash="Kernel panic - not syncing: x"),
+                             captured_hooks)
     assert crashed.outcome is Outcome.CRASHED and "sysrq triggered crash" in crashed.detail
-    hung = observe(ScenarioRun(s, log("hang.log"), 15.0, hung=True), captured_hooks)
+    hung = observation_of(ScenarioRun(s, log("hang.log"), 15.0, hung=True), captured_hooks)
     assert hung.outcome is Outcome.HUNG
 
 
@@ -92,7 +93,7 @@ def test_scenario_command_quotes_empty_lists(captured_hooks: HookSet) -> None:
 
 def test_observed_oops_names_title_and_place(captured_hooks: HookSet) -> None:
     s = scenario(captured_hooks, Policy.WARN, "get_l2_tsc_multiplier")
-    crashed = observe(ScenarioRun(s, log("oops.log"), 1.0, crash="Kernel panic - not syncing: Fatal exception"),
+    crashed = observation_of(ScenarioRun(s, log("oops.log"), 1.0, crash="Kernel panic - not syncing: Fatal exception"),
                       captured_hooks)
     assert crashed.outcome is Outcome.CRASHED
     assert crashed.detail == "Oops: int3 in __schedule"
@@ -104,17 +105,17 @@ def test_a_parser_failure_is_an_error_naming_the_stage(captured_hooks: HookSet,
 
     monkeypatch.setattr(evidence, "_ANSI", None)  # a bug inside the parser: clean() raises
     s = scenario(captured_hooks, Policy.REFUSE, "vcpu_create", "vcpu_free")
-    observation = observe(ScenarioRun(s, log("refused.log"), 2.5), captured_hooks)
+    observation = observation_of(ScenarioRun(s, log("refused.log"), 2.5), captured_hooks)
     assert observation.outcome is Outcome.ERROR
     assert observation.detail.startswith("evidence stage failed in clean(): AttributeError")
     assert observation.seconds == 2.5
-    verbose = observe(ScenarioRun(s, log("refused.log"), 2.5), captured_hooks, verbose=True)
+    verbose = observation_of(ScenarioRun(s, log("refused.log"), 2.5), captured_hooks, verbose=True)
     assert any("Traceback" in line for line in verbose.evidence)
 
 
 def test_observation_carries_the_scenario_time(captured_hooks: HookSet) -> None:
     s = scenario(captured_hooks, Policy.REFUSE, "vcpu_create", "vcpu_free")
-    assert observe(ScenarioRun(s, log("refused.log"), 1.25), captured_hooks).seconds == 1.25
+    assert observation_of(ScenarioRun(s, log("refused.log"), 1.25), captured_hooks).seconds == 1.25
 
 
 def test_a_7_3_warn_names_a_hook_of_each_of_the_three_tables() -> None:
@@ -128,7 +129,7 @@ def test_a_7_3_warn_names_a_hook_of_each_of_the_three_tables() -> None:
     nulled = tuple(h for t, n in ((Table.X86, "vcpu_create"), (Table.PMU, "refresh"), (Table.NESTED, "get_state"))
                    if (h := hooks.find(t, n)))
     s = Scenario("warned", Policy.WARN, "kvm-null", nulled, probe=False)
-    verdict = judge([(s, observe(ScenarioRun(s, log("warned-7.3.log"), 1.0), hooks))])[0]
+    verdict = judge([(s, observation_of(ScenarioRun(s, log("warned-7.3.log"), 1.0), hooks))])[0]
     assert verdict.observation.outcome is Outcome.WARNED
     assert verdict.observation.named == {"x86.vcpu_create", "pmu.refresh", "nested.get_state"}
     assert verdict.passed

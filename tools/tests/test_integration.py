@@ -27,7 +27,7 @@ from kvmnull.guest.qemu import QEMU, STOPPED, Accel, Guest, GuestConfig, GuestCr
 from kvmnull.guest.scenario import GuestSession, Policy, Scenario, initramfs_for
 from kvmnull.initramfs.archive import guest_archive
 from kvmnull.kernel.hooks import HookClass, HookSet, Table, class_selectors
-from kvmnull.verdict.contract import Outcome, observe
+from kvmnull.verdict.contract import Outcome, observation_of
 
 from .conftest import DATA
 
@@ -284,8 +284,8 @@ def test_hung_guest_is_recorded_and_the_next_scenario_gets_a_fresh_guest(
         # NULL handle_exit "returns" garbage: KVM_RUN never comes back to user space
         hang = session.run(Scenario("hang", Policy.WARN, "kvm-null", (handle_exit,)))
         after = session.run(Scenario("after", Policy.REFUSE, "kvm-null", (vm_destroy,)))
-    assert hang.hung and observe(hang, hooks).outcome is Outcome.HUNG
-    assert observe(after, hooks).outcome is Outcome.LOADED
+    assert hang.hung and observation_of(hang, hooks).outcome is Outcome.HUNG
+    assert observation_of(after, hooks).outcome is Outcome.LOADED
     assert session.boots == 2
 
 
@@ -520,13 +520,13 @@ def test_a_real_vendor_with_hooks_knocked_out_is_refused_by_name_and_unwinds_cle
         complete = session.run(Scenario("control-kvm-amd", Policy.REFUSE, "kvm-amd"))
         # an optional hook knocked out: SVM itself clears some for absent features, kvm-amd registers
         optional = session.run(Scenario("optional", Policy.REFUSE, "kvm-amd", (vm_destroy,)))
-    observed = observe(refused, hooks)
+    observed = observation_of(refused, hooks)
     assert observed.outcome is Outcome.REFUSED
     assert observed.named == {"x86.vcpu_create", "x86.get_cpl", "pmu.refresh"}
     assert "vendor kvm_amd refused: 3 mandatory hooks NULL" in refused.output
-    assert observe(complete, hooks).outcome is Outcome.LOADED
+    assert observation_of(complete, hooks).outcome is Outcome.LOADED
     assert "kvmnull-probe: step run ok" in complete.output
-    assert observe(optional, hooks).outcome is Outcome.LOADED
+    assert observation_of(optional, hooks).outcome is Outcome.LOADED
     assert "kvm_amd: knockout: x86.vm_destroy left NULL" in optional.output
 
 

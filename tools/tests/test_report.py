@@ -10,7 +10,7 @@ from kvmnull.evidence import ktap
 from kvmnull.guest.scenario import Policy, Scenario, ScenarioRun
 from kvmnull.kernel.hooks import HookSet, Table
 from kvmnull.report import results as report
-from kvmnull.verdict.contract import Verdict, judge, observe
+from kvmnull.verdict.contract import Verdict, judge, observation_of
 
 from .conftest import log
 
@@ -21,8 +21,8 @@ def verdicts(hooks: HookSet) -> list[Verdict]:
     assert vcpu_create
     warn = Scenario("x86.vcpu_create", Policy.WARN, "kvm-null", (vcpu_create,))
     refuse = Scenario("x86.vcpu_create", Policy.REFUSE, "kvm-null", (vcpu_create,))
-    return judge([(warn, observe(ScenarioRun(warn, log("warned.log"), 1.5), hooks)),
-                  (refuse, observe(ScenarioRun(refuse, log("warned.log"), 0.25), hooks))])
+    return judge([(warn, observation_of(ScenarioRun(warn, log("warned.log"), 1.5), hooks)),
+                  (refuse, observation_of(ScenarioRun(refuse, log("warned.log"), 0.25), hooks))])
 
 
 def test_junit_times_and_failure_bodies(captured_hooks: HookSet, tmp_path: Path) -> None:
@@ -63,8 +63,8 @@ def test_an_error_outcome_is_a_junit_error(captured_hooks: HookSet) -> None:
     assert vm_destroy
     s = Scenario("x86.vm_destroy", Policy.REFUSE, "kvm-null", (vm_destroy,))
     # a console without the harness's load line fits no outcome
-    verdict = judge([(s, observe(ScenarioRun(s, log("panic.log").split("kvmnull-scenario")[0], 0.5),
-                                 captured_hooks))])
+    verdict = judge([(s, observation_of(ScenarioRun(s, log("panic.log").split("kvmnull-scenario")[0], 0.5),
+                                        captured_hooks))])
     suite = ET.fromstring(report.junit(verdict, "suite"))
     assert (suite.get("failures"), suite.get("errors")) == ("0", "1")
     case = suite.find("testcase")

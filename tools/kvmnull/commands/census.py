@@ -34,8 +34,8 @@ from .common import (
 from .prepare import GuestRequest, load, prepare
 
 
-def observe(args: argparse.Namespace, guests: GuestRequest, progress: Progress, target: KernelFacts,
-            census: cz.Census, mandatory: Sequence[Hook]) -> tuple[cz.Census, list[cz.Bite]]:
+def run_lifecycles(args: argparse.Namespace, guests: GuestRequest, progress: Progress, target: KernelFacts,
+                   census: cz.Census, mandatory: Sequence[Hook]) -> tuple[cz.Census, list[cz.Bite]]:
     """The dynamic part (``--dynamic``) and kvm-null's bite map (``--bitemap``) from guest runs."""
     bites: list[cz.Bite] = []
     if not (args.dynamic or args.bitemap):
@@ -77,7 +77,7 @@ def cmd_census(args: argparse.Namespace) -> int:
             raise UsageError(f"--hooks {args.hooks.text}: chooses no mandatory hook of {tree.release}, and the "
                              "bite map leaves only mandatory hooks NULL", "choose mandatory hooks, e.g. @mandatory")
     census = cz.take(tree.source, hooks, target.config.evaluator())
-    census, bites = observe(args, guest_request(args, (Policy.WARN,)), progress, target, census, mandatory)
+    census, bites = run_lifecycles(args, guest_request(args, (Policy.WARN,)), progress, target, census, mandatory)
 
     tables = {"census": tabulate(cz.census_rows(census, args.dynamic), headers=cz.census_headers(args.dynamic),
                                  tablefmt="github")}
@@ -134,7 +134,7 @@ def cmd_history(args: argparse.Namespace) -> int:
         progress.stage("history", f"{target.tree.release}: static census, every table")
         census = cz.take(target.tree.source, target.hooks, evaluator, unclassified=True)
         mandatory = [h for h in target.hooks.classified() if h.hook_class is HookClass.MANDATORY]
-        observed[request.spec.series] = observe(args, guests, progress, target, census, mandatory)
+        observed[request.spec.series] = run_lifecycles(args, guests, progress, target, census, mandatory)
         sources.append(hz.SeriesSource(request.spec.series, target.tree.release, target.tree.source,
                                        target.hooks, census, read_facts(target.tree.source, evaluator),
                                        target.vendor_modules))

@@ -24,7 +24,7 @@ from ..kernel.facts import KernelFacts
 from ..kernel.hooks import CLASS_NAMES, Hook, HookClass, HookSet, Table
 from ..kernel.selection import choose_each
 from ..report import results as report
-from ..verdict.contract import Outcome, Verdict, expected, judge, observe
+from ..verdict.contract import Outcome, Verdict, expected, judge, observation_of
 from .common import (
     HOOKS_HELP,
     STDOUT_EPILOG,
@@ -166,7 +166,7 @@ def one_matrix(args: argparse.Namespace, guest: GuestRequest, progress: Progress
             runs += group_runs
             sessions += group_sessions
     seconds = time.monotonic() - started
-    verdicts = judge((r.scenario, observe(r, hooks, args.verbose)) for r in runs)
+    verdicts = judge((r.scenario, observation_of(r, hooks, args.verbose)) for r in runs)
     boots = sum(s.boots for s in sessions)
     meta = {
         "kernel": tree.release, "accel": accel, "qemu": qemu_version(), "seconds": round(seconds, 1),

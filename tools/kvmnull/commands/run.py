@@ -10,7 +10,7 @@ from tabulate import tabulate
 from ..core.progress import Progress
 from ..guest.scenario import Policy, Scenario
 from ..report import results as report
-from ..verdict.contract import judge, observe
+from ..verdict.contract import judge, observation_of
 from .common import (
     HOOKS_HELP,
     STDOUT_EPILOG,
@@ -44,7 +44,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     progress.stage("run", f"{scenario.name} under missing_hook={policy.value}")
     with prepared.session("run", progress) as session:
         result = session.run(scenario)
-    verdict = judge([(scenario, observe(result, hooks, args.verbose))])[0]
+    verdict = judge([(scenario, observation_of(result, hooks, args.verbose))])[0]
     obs = verdict.observation
     rows = [["scenario", scenario.name], ["policy", policy.value], ["vendor", scenario.vendor],
             ["expected", verdict.expected.value], ["observed", obs.outcome.value],

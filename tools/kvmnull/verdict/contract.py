@@ -2,7 +2,7 @@
 
 ``docs/spec.md`` states the same rules in prose; the tools derive every
 expectation from :func:`expected`, classify a scenario's evidence with
-:func:`observe` and judge it with :func:`judge`, never from per-hook tables.
+:func:`observation_of` and judge it with :func:`judge`, never from per-hook tables.
 """
 
 from __future__ import annotations
@@ -93,7 +93,7 @@ def judge(scenarios: Iterable[tuple[Scenario, Observation]]) -> list[Verdict]:
     return [Verdict(s, expected(s), o) for s, o in scenarios]
 
 
-def observe(run: ScenarioRun, hooks: HookSet, verbose: bool = False) -> Observation:
+def observation_of(run: ScenarioRun, hooks: HookSet, verbose: bool = False) -> Observation:
     """Classify one scenario from its evidence alone.
 
     A failure of the evidence parser is not hidden: the scenario becomes an
