@@ -58,12 +58,13 @@ def test_a_control_that_fails_a_step_is_refused(captured: dict[str, dict[str, An
     ("x86.handle_exit", bm.Divergence.WRONG, "port_out", "exit unknown"),
     # the host reads an MSR the guest wrote, and gets what the NULL hook left
     ("x86.get_msr", bm.Divergence.WRONG, "get_msrs", "MSR 0x174: expected 0x1234"),
-    ("x86.is_valid_cr0", bm.Divergence.ERRNO, "set_sregs", "EINVAL"),
+    ("x86.is_valid_cr0", bm.Divergence.ERRNO, "set_sregs", "fails with EINVAL"),
     # the #UD is never delivered: the guest never reaches its handler
     ("x86.inject_exception", bm.Divergence.HANG, "exception", "hang"),
     # VMRUN without SVM enabled
-    ("x86.enable_virtualization_cpu", bm.Divergence.CRASH, "port_out", "oops: kernel BUG in kvm_spurious_fault"),
-    ("x86.check_processor_compatibility", bm.Divergence.NOT_LOADED, "load", "not loaded"),
+    ("x86.enable_virtualization_cpu", bm.Divergence.CRASH, "port_out", "crash: kernel BUG in kvm_spurious_fault"),
+    ("x86.check_processor_compatibility", bm.Divergence.NOT_LOADED, "load",
+     "insmod exits 0, but no module is loaded"),
     # a garbage return taken for a file descriptor
     ("x86.vcpu_create", bm.Divergence.WRONG, "create_vcpu", "is not open"),
     ("x86.get_cpl", bm.Divergence.NONE, None, "every step as in the control"),

@@ -104,7 +104,7 @@ def test_a_hang_is_attributed_to_the_step_that_never_returned(captured_hooks: Ho
     hook = captured_hooks.find(Table.X86, "handle_exit")
     assert hook
     bite = cz.bite(hook, scenarios(log("bitemap.log"))["handle_exit"], None, True, captured_hooks)
-    assert (bite.step, bite.how) == ("run", "hang: the step never returned")
+    assert (bite.step, bite.how) == ("run", "hang: never returned (last done: set_sregs)")
 
 
 def test_majority_phase() -> None:

@@ -96,7 +96,7 @@ def test_observed_oops_names_title_and_place(captured_hooks: HookSet) -> None:
     crashed = observation_of(ScenarioRun(s, log("oops.log"), 1.0, crash="Kernel panic - not syncing: Fatal exception"),
                       captured_hooks)
     assert crashed.outcome is Outcome.CRASHED
-    assert crashed.detail == "Oops: int3 in __schedule"
+    assert crashed.detail == "crash: Oops: int3 in __schedule"
 
 
 def test_a_parser_failure_is_an_error_naming_the_stage(captured_hooks: HookSet,

@@ -17,8 +17,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..core import abi
-from ..evidence import kernel_log as evidence
-from ..evidence.kernel_log import Crash, KernelReport, Probe, Unload, Warn, of_type
+from ..evidence.facts import Finding, ScenarioFacts, Symptom
+from ..evidence.kernel_log import Probe
 from ..guest import harness
 from ..kernel.hooks import Hook, HookClass, HookSet, Table
 from .census import VENDOR_DIRS
@@ -55,10 +55,6 @@ class StepResult:
         return StepResult(record.step, record.result, record.detail or "")
 
 
-def workload_steps(records: Sequence[evidence.Record]) -> list[StepResult]:
-    return [StepResult.of(r) for r in of_type(records, Probe) if r.program == harness.WORKLOAD]
-
-
 @dataclass(frozen=True)
 class VendorBite:
     """One knockout's result against the control."""
@@ -83,12 +79,12 @@ class ControlFailed(Exception):
 
 def check_control(output: str, crashed: str | None, hung: bool) -> list[StepResult]:
     """The control's steps, every one ``ok``; else :class:`ControlFailed` naming the first that is not."""
+    facts = ScenarioFacts.read(output, None, crashed, hung, harness.WORKLOAD)
     if hung:
         raise ControlFailed("the control run hung")
     if crashed:
         raise ControlFailed(f"the control run crashed: {crashed}")
-    harness_lines, _ = evidence.split_output(evidence.own_output(output))
-    steps = workload_steps(evidence.parse(harness_lines))
+    steps = [StepResult.of(s) for s in facts.steps]
     names = [s.step for s in steps]
     if names != list(abi.load().workload_steps) or any(s.result != "ok" for s in steps):
         bad = next((s for s in steps if s.result != "ok"), None)
@@ -97,59 +93,39 @@ def check_control(output: str, crashed: str | None, hung: bool) -> list[StepResu
     return steps
 
 
+# how each symptom of the facts shows against the control
+_DIVERGENCE = {
+    Symptom.HANG: Divergence.HANG, Symptom.CRASH: Divergence.CRASH, Symptom.NO_LOAD_STATUS: Divergence.STOPPED,
+    Symptom.LOAD_FAILED: Divergence.LOAD_FAILED, Symptom.NOT_LOADED: Divergence.NOT_LOADED,
+    Symptom.NO_KVM: Divergence.NO_KVM, Symptom.STEP_FAILED: Divergence.ERRNO, Symptom.STEP_WRONG: Divergence.WRONG,
+    Symptom.STOPPED: Divergence.STOPPED, Symptom.UNLOAD_FAILED: Divergence.UNLOAD_FAILED,
+    Symptom.KERNEL_COMPLAINT: Divergence.KERNEL_REPORT,
+}
+
+
+def _first_difference(facts: ScenarioFacts, control: Sequence[StepResult]) -> Finding | None:
+    """The first workload step whose result is not the control's, or that never came."""
+    for index, expected in enumerate(control):
+        if index >= len(facts.steps):
+            return facts.stopped_before(expected.step)
+        seen = facts.steps[index]
+        if (seen.step, seen.result, seen.detail or "") != (expected.step, expected.result, expected.detail):
+            return facts.step_result(seen)
+    return None
+
+
 def classify(hook: Hook, output: str, crashed: str | None, hung: bool, control: Sequence[StepResult],
              hooks: HookSet) -> VendorBite:
     """Where and how the run with ``hook`` knocked out first differs from ``control``."""
-    own = evidence.own_output(output)
     # the whole excerpt: the harness's lines, the load's kernel log (printed before the workload) and
     # the rest of the kernel log after it
-    records = evidence.parse(own, hooks)
-    steps = workload_steps(records)
-    warned = any(w.table == hook.table.value and w.hook == hook.name for w in of_type(records, Warn))
-    order = list(abi.load().workload_steps)
-    next_step = order[len(steps)] if len(steps) < len(order) else None
-
-    def bite(divergence: Divergence, step: str | None, how: str, text: str) -> VendorBite:
-        return VendorBite(hook, divergence, step, how, text, warned)
-
-    last_line = next((r.text for r in reversed(of_type(records, Probe)) if r.program == harness.WORKLOAD), "")
-    if hung:
-        last = steps[-1].step if steps else "load"
-        return bite(Divergence.HANG, next_step or "unload", f"hang: never returned (last done: {last})", last_line)
-    if crashed:
-        crash = next(iter(of_type(records, Crash)), None)
-        if crash is None:  # e.g. the machine reset itself: no kernel report at all
-            return bite(Divergence.CRASH, next_step or "unload", f"guest died without a kernel report: {crashed}",
-                        crashed)
-        return bite(Divergence.CRASH, next_step or "unload", f"oops: {crash.title}", crash.text)
-    load = evidence.harness_load(records)
-    if load is None:
-        return bite(Divergence.STOPPED, "load", "no load status in the output", own.strip()[-200:])
-    if load.status:
-        return bite(Divergence.LOAD_FAILED, "load", f"load fails with {load.errno_name or load.status}", load.text)
-    if load.present is False:
-        return bite(Divergence.NOT_LOADED, "load", "insmod exits 0, but kvm-amd is not loaded", load.text)
-    for index, expected in enumerate(control):
-        if index >= len(steps):
-            return bite(Divergence.STOPPED, expected.step, "the workload stopped before this step",
-                        f"last step: {steps[-1].step}" if steps else "")
-        seen = steps[index]
-        if (seen.step, seen.result, seen.detail) != (expected.step, expected.result, expected.detail):
-            text = f"kvmnull-workload: step {seen.step} {seen.result} {seen.detail}".rstrip()
-            if seen.result == "skip" and seen.step == "open":
-                return bite(Divergence.NO_KVM, seen.step, "no /dev/kvm after a successful load", text)
-            divergence = Divergence.ERRNO if seen.result == "fail" else Divergence.WRONG
-            return bite(divergence, seen.step, f"{seen.result}: {seen.detail}", text)
-    unload = next(iter(of_type(records, Unload)), None)
-    if unload and unload.status:
-        return bite(Divergence.UNLOAD_FAILED, "unload", f"rmmod fails (status {unload.status})", unload.text)
-    other = [w for w in of_type(records, Warn) if w.hook is None]
-    reports = of_type(records, KernelReport)
-    if other or reports:
-        first = (other or reports)[0]
-        title = first.title
-        return bite(Divergence.KERNEL_REPORT, None, f"every step passed; {title}", first.text)
-    return bite(Divergence.NONE, None, "every step as in the control", "")
+    facts = ScenarioFacts.read(output, hooks, crashed, hung, harness.WORKLOAD)
+    warned = hook.key in facts.warned
+    found = (facts.death() or facts.load_failure() or _first_difference(facts, control)
+             or facts.unload_failure() or facts.complaint())
+    if found is None:
+        return VendorBite(hook, Divergence.NONE, None, "every step as in the control", "", warned)
+    return VendorBite(hook, _DIVERGENCE[found.symptom], found.step, found.how, found.evidence, warned)
 
 
 # ---- what would exercise a hook that never bites ----

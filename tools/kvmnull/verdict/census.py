@@ -19,8 +19,7 @@ from pathlib import Path
 from ..core import abi
 from ..core.cpp import Evaluator, Line, braced_body, logical_lines, preprocess
 from ..core.errors import ParseError
-from ..evidence import kernel_log as evidence
-from ..evidence.kernel_log import Crash, Probe, Unload, Warn, of_type
+from ..evidence.facts import ScenarioFacts
 from ..guest import harness
 from ..kernel.hooks import Hook, HookClass, HookSet, Table
 
@@ -305,44 +304,17 @@ class Bite:
                 "evidence": self.evidence}
 
 
-
-
 def bite(hook: Hook, output: str, crashed: str | None, hung: bool, hooks: HookSet) -> Bite:
     """Classify one warn-mode lifecycle with ``hook`` NULL (pure: unit-tested on real output)."""
-    text = evidence.own_output(output)  # harness lines and, unless the guest died, the scenario's kernel log
-    records = evidence.parse(text, hooks)
-    probe = of_type(records, Probe)
-    load = evidence.harness_load(records)
-    steps = abi.load().probe_steps  # guest_memory, mmap_size and mmap_run report failures only
-    done = [r.step for r in probe if r.ok]
-    last = max((steps.index(t) for t in done if t in steps), default=-1)
-    next_step = "load" if not load else (steps[last + 1] if last + 1 < len(steps) else "unload")
-    if crashed or hung:
-        crash = next(iter(of_type(records, Crash)), None)
-        if hung:
-            return Bite(hook, next_step, "hang: the step never returned", probe[-1].text if probe else "")
-        title = crash.title if crash else crashed or "crash"
-        return Bite(hook, next_step, f"oops: {title}", crash.text if crash else title)
-    if load and load.status:
-        return Bite(hook, "load", f"load fails with {load.errno_name or load.status}", load.text)
-    if load and load.present is False:
-        return Bite(hook, "load", "insmod exits 0, but no module is loaded: vendor init returned garbage",
-                    load.text)
-    skipped = next((r for r in probe if r.result == "skip"), None)
-    if skipped:
-        return Bite(hook, skipped.step, "no /dev/kvm after a successful load", skipped.text)
-    failed = next((r for r in probe if r.result == "fail"), None)
-    if failed:
-        return Bite(hook, failed.step, f"fails with {failed.errno_name or '?'}", failed.text)
-    run = next((r for r in probe if r.step == "run"), None)
+    facts = ScenarioFacts.read(output, hooks, crashed, hung, harness.PROBE)
+    if found := facts.death() or facts.load_failure() or facts.step_failure():
+        return Bite(hook, found.step, found.how, found.evidence)
+    # kvm-null's run exit is its own: any other was made up by a NULL hook
+    run = facts.step("run")
     if run and run.detail and f"hardware_exit_reason={abi.load().exit_reason:#x}" not in run.detail:
         return Bite(hook, "run", f"returns a wrong exit ({run.detail})", run.text)
-    unload = next(iter(of_type(records, Unload)), None)
-    if unload and unload.status:
-        return Bite(hook, "unload", f"rmmod fails (status {unload.status})", unload.text)
-    other = [r for r in of_type(records, Warn) if r.hook is None]
-    if other:
-        return Bite(hook, None, f"no step failed; kernel WARN in {other[0].function}", other[0].text)
+    if found := facts.unload_failure() or facts.complaint():
+        return Bite(hook, found.step, found.how, found.evidence)
     return Bite(hook, None, "nothing observed in this lifecycle", "")
 
 

@@ -2,7 +2,8 @@
 
 ``docs/spec.md`` states the same rules in prose; the tools derive every
 expectation from :func:`expected`, classify a scenario's evidence with
-:func:`observation_of` and judge it with :func:`judge`, never from per-hook tables.
+:func:`observation_of` (its facts read once, then :func:`decide`) and judge it
+with :func:`judge`, never from per-hook tables.
 """
 
 from __future__ import annotations
@@ -13,19 +14,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from ..evidence import kernel_log as evidence
-from ..evidence.kernel_log import (
-    Crash,
-    HookRefused,
-    Load,
-    OptionalNull,
-    Probe,
-    Unadmitted,
-    Unload,
-    VendorRefused,
-    Warn,
-    of_type,
-)
+from ..evidence.facts import ScenarioFacts, Symptom
+from ..evidence.kernel_log import Crash, HookRefused, Warn
 from ..guest.scenario import Policy, Scenario, ScenarioRun
 from ..kernel.hooks import HookSet
 
@@ -100,7 +90,7 @@ def observation_of(run: ScenarioRun, hooks: HookSet, verbose: bool = False) -> O
     ``error`` naming the stage (with the traceback when ``verbose``).
     """
     try:
-        observation = _observe(run, hooks)
+        observation = decide(ScenarioFacts.of(run, hooks))
     except Exception as exc:  # a bug: surface it as this scenario's result, naming where it happened
         where = traceback.extract_tb(exc.__traceback__)[-1]
         stage = Path(where.filename).parent.name  # the stage is the package: evidence or verdict
@@ -110,71 +100,49 @@ def observation_of(run: ScenarioRun, hooks: HookSet, verbose: bool = False) -> O
     return replace(observation, seconds=run.seconds)
 
 
-def _observe(run: ScenarioRun, hooks: HookSet) -> Observation:
-    if run.crash is not None or run.hung:
-        records = evidence.parse(evidence.own_output(run.output), hooks)
-        crash = next(iter(of_type(records, Crash)), None)
-        lines = [r.text for r in records if isinstance(r, (Crash, Warn, HookRefused))][:6]
-        if run.hung:
-            return Observation(Outcome.HUNG, detail="guest stopped answering", evidence=tuple(lines))
-        title = (crash.title if crash else None) or run.crash or "crash"
-        return Observation(Outcome.CRASHED, detail=title, evidence=tuple(lines or [title]))
-
-    harness_lines, kernel_log = evidence.split_output(run.output)
-    harness_records = evidence.parse(harness_lines, hooks)
-    records = evidence.parse(kernel_log, hooks)
-    load = evidence.harness_load(harness_records)
-    status = load.status if load else None
-    refused = {f"{r.table}.{r.hook}" for r in of_type(records, HookRefused)}
-    warns = of_type(records, Warn)
-    warned = {f"{r.table}.{r.hook}" for r in warns if r.hook}
-    crashes = of_type(records, Crash)
-    probe = of_type(harness_records, Probe)
-    probe_failed = next((r for r in probe if not r.ok), None)
-
-    if load is None or status is None:
-        return Observation(Outcome.ERROR, detail="no load status in the output",
-                           evidence=tuple(harness_lines.strip().splitlines()[-3:]))
-    unadmitted = of_type(records, Unadmitted)
-    if unadmitted and status != 0:
-        symbols = sorted({r.symbol for r in unadmitted})
+def decide(facts: ScenarioFacts) -> Observation:
+    """The outcome the facts of one scenario show."""
+    if death := facts.death():
+        shown = tuple(r.text for r in facts.records if isinstance(r, (Crash, Warn, HookRefused)))[:6]
+        if death.symptom is Symptom.HANG:
+            return Observation(Outcome.HUNG, detail=death.how, evidence=shown)
+        return Observation(Outcome.CRASHED, detail=death.how, evidence=shown or (death.evidence,))
+    load, failure, warns, refused = facts.load, facts.load_failure(), facts.warns, facts.refused
+    if load is None or load.status is None:
+        return Observation(Outcome.ERROR, detail=failure.how if failure else "", evidence=facts.harness_tail)
+    status = load.status
+    if facts.unadmitted and status != 0:
+        symbols = sorted({r.symbol for r in facts.unadmitted})
         return Observation(Outcome.NOT_ADMITTED, frozenset(), status,
-                           f"kvm.ko exports {', '.join(symbols)} only to {unadmitted[0].namespace}",
-                           tuple(dict.fromkeys(r.text for r in unadmitted))[:4])
-    if crashes:
-        return Observation(Outcome.CRASHED, frozenset(refused | warned), status, crashes[0].title,
-                           tuple(r.text for r in crashes[:3]))
+                           f"kvm.ko exports {', '.join(symbols)} only to {facts.unadmitted[0].namespace}",
+                           tuple(dict.fromkeys(r.text for r in facts.unadmitted))[:4])
+    if facts.crashes:
+        return Observation(Outcome.CRASHED, refused | facts.warned, status, ScenarioFacts.crash(facts.crashes[0]).how,
+                           tuple(r.text for r in facts.crashes[:3]))
     if refused and status != 0 and not warns:
-        decisive = sorted({r.text for r in records if isinstance(r, (HookRefused, VendorRefused))})
-        return Observation(Outcome.REFUSED, frozenset(refused), status, f"insmod status {status}", tuple(decisive))
+        return Observation(Outcome.REFUSED, refused, status, f"insmod status {status}", facts.refusal)
     if warns and not refused:
-        unnamed = [w for w in warns if not w.hook]
+        unnamed = facts.unnamed_warns
         lines = [w.message or w.text for w in warns if w.hook][:4] + [w.text for w in unnamed][:2]
         detail = f"{len(warns)} WARN(s), load status {status}"
         if unnamed:
             detail += f", {len(unnamed)} not naming a hook"
-        return Observation(Outcome.WARNED, frozenset(warned), status, detail, tuple(lines))
-    if status == 0 and load.present is False:
-        return Observation(Outcome.LOAD_FAILED, frozenset(), status,
-                           "insmod exited 0, but the module is not loaded (its init returned garbage)",
-                           (load.text, *(r.text for r in records[:3])))
+        return Observation(Outcome.WARNED, facts.warned, status, detail, tuple(lines))
+    if failure and failure.symptom is Symptom.NOT_LOADED:
+        return Observation(Outcome.LOAD_FAILED, frozenset(), status, failure.how,
+                           (load.text, *(r.text for r in facts.kernel[:3])))
     if status == 0 and not refused:
-        optional = next(iter(of_type(records, OptionalNull)), None)
-        lines = [optional.text] if optional else ["kvmnull-load: status=0, no refusal, no WARN"]
-        if probe_failed:
-            return Observation(Outcome.ERROR, frozenset(), status,
-                               f"loaded, but the lifecycle failed at {probe_failed.step}: {probe_failed.detail}",
-                               (*lines, probe_failed.text))
-        unload = next(iter(of_type(harness_records, Unload)), None)
-        if unload and unload.status:
-            return Observation(Outcome.ERROR, frozenset(), status,
-                               f"loaded, but rmmod failed with status {unload.status}", (*lines, unload.text))
-        run_step = next((r for r in probe if r.step == "run"), None)
-        if run_step:
+        lines = [facts.optional_null.text if facts.optional_null else "kvmnull-load: status=0, no refusal, no WARN"]
+        if step := facts.step_failure():
+            return Observation(Outcome.ERROR, frozenset(), status, f"loaded, but at {step.step}: {step.how}",
+                               (*lines, step.evidence))
+        if unload := facts.unload_failure():
+            return Observation(Outcome.ERROR, frozenset(), status, f"loaded, but {unload.how}",
+                               (*lines, unload.evidence))
+        if run_step := facts.step("run"):
             lines.append(run_step.text)
-        return Observation(Outcome.LOADED, frozenset(), status, "registered" + (", lifecycle ok" if probe else ""),
-                           tuple(lines))
-    errno_name = next((r.errno_name for r in of_type(harness_records, Load) if r.errno_name), None)
-    return Observation(Outcome.LOAD_FAILED, frozenset(refused), status,
-                       f"insmod status {status} ({errno_name or '?'}) without the contract's refusal",
-                       tuple(r.text for r in records[:4]))
+        return Observation(Outcome.LOADED, frozenset(), status,
+                           "registered" + (", lifecycle ok" if facts.steps else ""), tuple(lines))
+    how = failure.how if failure else f"insmod status {status}"
+    return Observation(Outcome.LOAD_FAILED, refused, status, f"{how}, without the contract's refusal",
+                       tuple(r.text for r in facts.kernel[:4]))
