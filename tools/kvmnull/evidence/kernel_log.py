@@ -66,8 +66,8 @@ __all__ = [
 ]
 
 # a WARN_ON() condition that tests a hook: "!kvm_x86_ops.vcpu_create" (x86 prints it after "cut here")
-_CONDITION_HOOK = re.compile(r"^!\s*\(?\s*(?P<ops>kvm_x86_ops|kvm_pmu_ops|kvm_nested_ops)\.(?P<hook>\w+)\s*\)?\s*$")
-_CONDITION_TABLES = {"kvm_x86_ops": "x86", "kvm_pmu_ops": "pmu", "kvm_nested_ops": "nested"}
+_CONDITION_TABLES = {t.facts.variable: t.value for t in Table}  # kvm.ko's copy of each table
+_CONDITION_HOOK = re.compile(rf"^!\s*\(?\s*(?P<ops>{'|'.join(_CONDITION_TABLES)})\.(?P<hook>\w+)\s*\)?\s*$")
 
 
 def _warning(line: str) -> re.Match[str] | None:
@@ -130,6 +130,7 @@ def parse(text: str, hooks: HookSet | None = None) -> list[Record]:
                 state.boots.append(len(state.records))  # a new boot: its printk times start again
             state.stamp = stamp
             state.feed(part, number)
+    state.close()
     return _one_per_message(state.records, state.boots)
 
 
@@ -170,29 +171,40 @@ def against_nearer(records: Sequence[Record], release: str) -> list[Record]:
 
 
 class _State:
-    """The records so far, and what a multi-line report has shown of itself."""
+    """The records so far, and the body of the report (or WARN) being read for its guilty function."""
 
     def __init__(self, hooks: HookSet | None) -> None:
         self.hooks = hooks
         self.records: list[Record] = []
         self.message: str | None = None  # None: outside a splat; "": after "cut here"
         self.last_warn: int | None = None
-        self.open_report: int | None = None  # a report whose guilty function is still to come
+        self.open_report: int | None = None  # the record whose body is being read
+        self.body: list[str] = []  # the lines after its first
+        self.grammar: Grammar | None = None  # its grammar (None: a WARN)
         self.stamp: str | None = None  # the printk time of the message being read
         self.seen = Seen.CONSOLE  # inside the harness's dmesg markers, or not
         self.boots: list[int] = []  # the record count at each kernel banner on the console
 
     def section(self, seen: Seen) -> None:
         """A harness dmesg marker: what was open on one side does not go on on the other."""
+        self.close()
         self.seen = seen
-        self.message = self.last_warn = self.open_report = None
+        self.message = self.last_warn = None
 
     def add(self, record: Record) -> None:
         self.records.append(replace(record, stamp=self.stamp, seen=self.seen))
 
     def feed(self, line: str, number: int) -> None:
-        if self.open_report is not None and self._report_body(line):
-            return
+        if self.open_report is not None:
+            if len(self.body) >= _MAX_BODY:
+                self.close()
+            else:
+                self.body.append(line)
+                if g.END_OF_REPORT.search(line):
+                    self.close()
+                    return
+                if g.FRAME.match(line) or g.RIP.search(line):
+                    return  # a frame of the open report: nothing else to read in it
         if self.message != "" and not g.PREFILTER.search(line):
             return
         if g.CUT in line:
@@ -202,8 +214,10 @@ class _State:
             self.message = None
             return
         if m := _warning(line):
+            self.close()
             self.last_warn = len(self.records)
             self.add(self._warn(m, line, number))
+            self._open(None)
             self.message = None
             return
         if self.message == "" and not line.startswith("Modules linked in"):
@@ -259,8 +273,11 @@ class _State:
             found = self.hooks.at_header(file, source_line)
             if found:
                 table, hook, hook_from = found.table.value, found.name, HookFrom.HEADER
+        family = next((f for f in g.WARNING_FAMILIES if f[0].match(file or "") and f[1].search(m.group("function"))),
+                      None)
         return Warn(number, line, file, source_line, m.group("function"), module=m.group("module"),
-                    message=message, table=table, hook=hook, condition=condition, hook_from=hook_from)
+                    message=message, table=table, hook=hook, condition=condition, hook_from=hook_from,
+                    headline=family[2] if family else "WARNING")
 
     def _attach_taint(self, flags: str) -> None:
         index = self.last_warn
@@ -271,51 +288,156 @@ class _State:
 
     # ---- kernel reports ----
 
+    def _open(self, grammar: Grammar | None) -> None:
+        self.open_report, self.body, self.grammar = len(self.records) - 1, [], grammar
+
+    def close(self) -> None:
+        """The open report's body is read: blame its guilty function."""
+        index, self.open_report = self.open_report, None
+        if index is None:
+            return
+        record = self.records[index]
+        if isinstance(record, Warn):
+            family = next((f for f in g.WARNING_FAMILIES if f[2] == record.headline), None)
+            guilty = _first(_rip_then_stack(self.body), family[3] if family else None)
+            if guilty:
+                self.records[index] = replace(record, guilty=guilty)
+        elif isinstance(record, KernelReport) and self.grammar is not None:
+            self.records[index] = _blamed(record, self.grammar, self.body)
+
     def _report_header(self, line: str, number: int) -> bool:
-        """Open a report if ``line`` is the first line of one (or the Oops line of one already open)."""
+        """Open a report if ``line`` is the first line of one; True if the line was a report's."""
         grammar, m = next(((r, m) for r in g.REPORTS if (m := r.pattern.search(line))), (None, None))
         if grammar is None or m is None:
             return False
+        open_record = self.records[self.open_report] if self.open_report is not None else None
+        if (grammar.kind is ReportKind.OOPS and isinstance(open_record, KernelReport) and open_record.report.fatal
+                and len(self.body) <= _SUBORDINATE):
+            return True  # "Oops: 0000 [#1]" (or "invalid opcode: 0000") under the crash it reports: one report
         groups = {k: (v or "").strip() for k, v in m.groupdict().items()}
         headline = grammar.headline.format(**groups)
         cls = Crash if grammar.kind.fatal else Report
         function = g.symbol(groups["function"]) if groups.get("function") else None
-        complete = grammar.blame in (Blame.HEADER, Blame.NONE)
-        self.add(cls(number, line, grammar.kind, headline, function, groups.get("module") or None, complete))
-        self.open_report = None if complete else len(self.records) - 1
+        blamed = grammar.blame is not Blame.NONE
+        if grammar.kind is ReportKind.PANIC and open_record is not None:
+            # a panic inside another report is its consequence (panic_on_warn, oops=panic): the report goes on
+            self.add(cls(number, line, grammar.kind, _plain(headline), function, None, True, blamed=False))
+            return True
+        self.close()
+        self.add(cls(number, line, grammar.kind, _plain(headline), function, groups.get("module") or None,
+                     not blamed, blamed=blamed))
+        if blamed:
+            self._open(grammar)
         return True
 
-    def _report_body(self, line: str) -> bool:
-        """Read one line of the open report for its guilty function; True if the line was its."""
-        index = self.open_report
-        assert index is not None
-        report = self.records[index]
-        assert isinstance(report, KernelReport)
-        header = next((r for r in g.REPORTS if r.pattern.search(line)), None)
-        if header is not None:
-            if header.kind is ReportKind.OOPS and report.report.fatal:
-                return True  # "Oops: 0000 [#1]" under "BUG: kernel NULL pointer dereference": one report
-            self.open_report = None  # the next report begins: this one stays incomplete
-            return False
-        rip = g.RIP.search(line)
-        frame = g.FRAME.match(line)
-        if rip and g.BLAMES[report.report] is Blame.RIP:
-            # a crash is where its instruction faulted; a lockup's RIP is only where it spun
-            if report.report.fatal or not g.MACHINERY.match(g.symbol(rip.group("function"))):
-                self._blame(index, g.symbol(rip.group("function")), rip.group("module"))
-            return True
-        if frame and not frame.group("unsure") and not g.MACHINERY.match(g.symbol(frame.group("function"))):
-            self._blame(index, g.symbol(frame.group("function")), frame.group("module"))
-            return True
-        if g.END_OF_REPORT.search(line):
-            self.open_report = None
-        return bool(frame)
 
-    def _blame(self, index: int, function: str, module: str | None) -> None:
-        report = self.records[index]
-        assert isinstance(report, KernelReport)
-        self.records[index] = replace(report, function=function, module=module, complete=True)
-        self.open_report = None
+_MAX_BODY = 400  # the lines of a report read for its guilty function
+_SUBORDINATE = 6  # within this many lines of a crash's first, an "Oops:" line is the same crash's
+_STACK_START = re.compile(r"Call Trace:|[^k] backtrace:|^backtrace:")
+_STACK_END = re.compile(r"Allocated by task|Freed by task|The buggy address|Memory state around|^Allocated:|^Freed:")
+_APIC = re.compile(r"apic_timer_interrupt")
+_AT_FUNCTION = re.compile(r"(?<![\w.])(?P<function>[A-Za-z_][\w.]*)\+0x[0-9a-f]+/0x[0-9a-f]+")
+_ACCESS = re.compile(r"\b(Read|Write) (?:of size \d|at addr )")
+_ADDRESS = re.compile(r"\b0x[0-9a-f]+\b|\b[0-9a-f]{8,}\b")
+_NUMBER = re.compile(r"(?<![\w.])-?\d+(?![\w.])")
+
+
+def _plain(headline: str) -> str:
+    """A headline without what changes from one report of the same bug to the next: addresses, numbers."""
+    return _NUMBER.sub("NUM", _ADDRESS.sub("ADDR", headline))
+
+
+def _frames(lines: Sequence[str]) -> list[str]:
+    """The reliable frames of ``lines``, as functions, up to the next stack of another kind."""
+    found = []
+    for line in lines:
+        if _STACK_END.search(line):
+            break
+        if (m := g.FRAME.match(line)) and not m.group("unsure"):
+            found.append(g.symbol(m.group("function")))
+    return found
+
+
+def _stack(lines: Sequence[str]) -> list[str]:
+    """The frames after the first call trace's start (all frames when there is none)."""
+    start = next((i for i, line in enumerate(lines) if _STACK_START.search(line)), -1)
+    return _frames(lines[start + 1:])
+
+
+def _rip_then_stack(lines: Sequence[str]) -> list[str]:
+    """The faulting function, then the frames printed after it; the call trace when no RIP names one."""
+    for index, line in enumerate(lines):
+        if (m := g.RIP.search(line)) and not line.lstrip().startswith("?"):
+            return [g.symbol(m.group("function")), *_frames(lines[index + 1:])]
+    return _stack(lines)
+
+
+def _first(frames: Sequence[str], skip: re.Pattern[str] | None) -> str | None:
+    kept = _kept(frames, skip)
+    return kept[0] if kept else None
+
+
+def _kept(frames: Sequence[str], skip: re.Pattern[str] | None) -> list[str]:
+    """The frames past the machinery; none when a fault-injection stack is mixed in (the report is corrupted)."""
+    if any(g.INJECTED.search(f) for f in frames):
+        return []
+    return [f for f in frames if not g.MACHINERY.search(f) and not (skip and skip.search(f))]
+
+
+def _stalled(frames: Sequence[str]) -> str | None:
+    """A stall's guilty frame: the one above the first frame that dispatches work (a syscall, a work item,
+    a timer), since where a looping CPU was caught is only where it happened to be."""
+    if any(g.CROSS_CALL.search(f) for f in frames):
+        return "smp_call_function"
+    previous = frames[0] if frames else None
+    for frame in frames:
+        if g.STALL_ANCHORS.search(frame):
+            return g.SYSCALL_PREFIX.sub("", previous) if previous else None
+        previous = frame
+    return frames[0] if frames else None
+
+
+def _hung(frames: Sequence[str]) -> str | None:
+    """A hung task's guilty frame: the lock or RCU wait it blocks in, else the first frame that is not waiting."""
+    for frame in frames:
+        for anchor, title in g.HUNG_ANCHORS:
+            if frame.startswith(anchor):
+                return title or frame
+    return next((f for f in frames if not g.HUNG_MACHINERY.search(f)), None)
+
+
+def _blamed(report: KernelReport, grammar: Grammar, body: Sequence[str]) -> KernelReport:
+    """``report`` with its guilty function read from its body, as the grammar says where."""
+    function: str | None = None
+    blame, skip = grammar.blame, grammar.skip
+    if blame is Blame.HEADER:
+        function = _first([report.function or "", *_stack(body)] if report.function else _stack(body), skip)
+    elif blame is Blame.RIP:
+        function = _first(_rip_then_stack(body), skip)
+    elif blame is Blame.STACK:
+        function = _first(_stack(body), skip)
+    elif blame is Blame.HUNG:
+        function = _hung(_kept(_stack(body), skip))
+    elif blame is Blame.STALL:
+        start = next((i for i, line in enumerate(body) if _APIC.search(line) and g.FRAME.match(line)), None)
+        frames = _rip_then_stack(body[start + 1:]) if start is not None else _rip_then_stack(body)
+        function = _stalled(_kept(frames, skip))
+    elif blame is Blame.ACQUIRE and grammar.cue is not None:
+        text = [report.text, *body]
+        start = next((i for i, line in enumerate(text) if grammar.cue.search(line)), None)
+        if start is not None:
+            function = next((g.symbol(m.group("function")) for line in text[start:]
+                             if (m := _AT_FUNCTION.search(line.split(" at: ", 1)[-1]))
+                             and not g.MACHINERY.search(g.symbol(m.group("function")))), None)
+    headline = report.headline
+    if grammar.access and (access := next((m.group(1) for line in body if (m := _ACCESS.search(line))), None)):
+        headline = f"{headline} {access}"
+    module = report.module if function == report.function else None
+    if function is not None:
+        frame = next((m for line in body if (m := g.FRAME.match(line) or g.RIP.search(line))
+                      and g.symbol(m.group("function")) == function), None)
+        module = frame.group("module") if frame else module
+    return replace(report, headline=headline, function=function, module=module, complete=function is not None)
 
 
 # ---- which kernel wrote the log ----

@@ -176,11 +176,15 @@ class Warn(Record):
     hook_from: HookFrom | None = None
     # the hook was read from the header of this release, not of the log's own (``kvmnull evidence --nearest``)
     nearer_release: str | None = None
+    # as syzbot titles it: the kind of WARNING ("WARNING", or a checker's: "WARNING: refcount bug") and the
+    # guilty function (the faulting frame past the checker's own, else the stack's); None: not yet read
+    headline: str = "WARNING"
+    guilty: str | None = None
 
     @property
     def title(self) -> str:
-        """As kernel developers name it: ``WARNING in FUNC``."""
-        return f"WARNING in {self.function}"
+        """As kernel developers and syzbot name it: ``WARNING in FUNC`` (``FUNC``: the guilty function)."""
+        return f"{self.headline} in {self.guilty or self.function}"
 
     def summary(self) -> str:
         module = f" [{self.module}]" if self.module else ""
@@ -202,9 +206,14 @@ class KernelReport(Record):
     module: str | None = None  # the guilty function's module
     complete: bool = False  # False: the log ended, or the report did, before the guilty function showed
 
+    blamed: bool = True  # the kind is titled by a function; False: by its headline alone
+
     @property
     def title(self) -> str:
-        return f"{self.headline} in {self.function}" if self.function else self.headline
+        """As syzbot titles it: ``HEADLINE in FUNC``; ``in corrupted`` when the report was cut short of it."""
+        if not self.blamed:
+            return self.headline
+        return f"{self.headline} in {self.function or 'corrupted'}"
 
     def summary(self) -> str:
         module = f" [{self.module}]" if self.module else ""
