@@ -544,3 +544,32 @@ def test_the_fetch_command_a_note_names_is_one_kvmnull_takes(tmp_path: Path, mon
     args = parser().parse_args(shlex.split(named.group(1)))
     assert (args.command, args.kernel, args.cache) == ("fetch", "6.1.0-56", str(tmp_path))
     assert packages.KernelSpec.parse(args.kernel).abi == "6.1.0-56"
+
+
+# ---- titles as syzbot writes them, on syzkaller's labelled corpus where it is present ----
+
+SYZKALLER_CORPUS = Path(__file__).resolve().parents[3] / "shared" / "peer-corpus" / "syzkaller"
+
+
+@pytest.mark.parametrize(("name", "rule"), [
+    ("147", "KASAN: the bug type and the access"),
+    ("120", "KASAN: a write"),
+    ("157", "a WARNING in lib/refcount.c is a refcount bug, blamed past the refcount helpers"),
+    ("185", "lockdep: the function at the lock being acquired"),
+    ("432", "a task hung in an RCU wait: synchronize_rcu, whichever of its kinds"),
+    ("436", "a task hung on rtnl_lock"),
+    ("269", "a stall: the frame above the dispatching one (the ioctl's own handler)"),
+    ("297", "a stall waiting on the other CPUs: smp_call_function"),
+    ("141", "a panic_on_warn panic belongs to the WARNING before it"),
+    ("103", "a report cut short of its guilty frame: in corrupted"),
+    ("173", "a WARNING in lib/debugobjects.c is an ODEBUG bug"),
+    ("126", "a memory leak: the allocating frame past the allocators"),
+])
+def test_titles_agree_with_syzbots_on_its_corpus(name: str, rule: str) -> None:
+    path = SYZKALLER_CORPUS / name
+    if not path.is_file():
+        pytest.skip("syzkaller's labelled corpus is not here")
+    header, _, body = path.read_bytes().partition(b"\n\n")
+    expected = next(line[len("TITLE:"):].strip() for line in header.decode().splitlines() if line.startswith("TITLE:"))
+    titled = [r for r in parse(body.decode("utf-8", "replace")) if isinstance(r, (Warn, KernelReport))]
+    assert min(titled, key=lambda r: r.line).title == expected, rule
