@@ -168,6 +168,9 @@ def main() -> int:
         f"| measured | {datetime.now(timezone.utc).strftime('%Y-%m-%d %H:%M UTC')} |",
         "",
     ]
+    from titles import section as titles_section  # bench/titles.py: report titles against syzbot's
+
+    lines += ["", *titles_section()]
     Path(args.out).write_text("\n".join(lines))
     print("\n".join(lines))
     return 0
