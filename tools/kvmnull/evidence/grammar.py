@@ -46,8 +46,8 @@ INSMOD_FAIL = _screened(
     r"(?:insmod|modprobe): (?:can't insert '(?P<bb>[^']+)'|ERROR: could not insert '?(?P<kmod>[^':]+)'?): "
     r"(?P<reason>[^\r\n]+)", "insmod: ", "modprobe: ")
 LOAD_MARK = _screened(
-    rf"{harness.LOAD} (?P<module>\S+) status=(?P<status>\d{{1,9}})(?: loaded=(?P<loaded>yes|no))?", harness.LOAD)
-UNLOAD_MARK = _screened(rf"{harness.UNLOAD} (?P<module>\S+) status=(?P<status>\d{{1,9}})", harness.UNLOAD)
+    rf"{harness.LOAD} (?P<module>\S+) status=(?P<status>\d{{1,9}})(?!\d)(?: loaded=(?P<loaded>yes|no))?", harness.LOAD)
+UNLOAD_MARK = _screened(rf"{harness.UNLOAD} (?P<module>\S+) status=(?P<status>\d{{1,9}})(?!\d)", harness.UNLOAD)
 PARAM = _screened(r"(?:invalid (?P<param>missing_hook) '(?P<value>[^']*)'|"
                   r"(?P<param2>null(?:_pmu|_nested)?)=: unknown \w+ hook or class '(?P<value2>[^']*)')",
                   "missing_hook", "=: unknown")
