@@ -94,17 +94,15 @@ def initramfs_for(build: BuildResult, busybox: Path, dest: Path, stock: Path | N
     """The guest's initramfs; with ``stock``, that kvm.ko (the image's own) instead of the patched one."""
     modules = {**build.modules(), **({"kvm.ko": stock} if stock else {})}
     archive = guest_archive(busybox, modules, build.programs())
-    archive.add_bytes(harness.SCRIPT_PATH, harness.SCRIPT.encode(), 0o755)
+    archive.add_bytes(harness.SCRIPT_PATH, harness.SCRIPT.text.encode(), 0o755)
     archive.write(dest)
     return dest
 
 
 def scenario_command(scenario: Scenario) -> str:
-    return shlex.join([
-        harness.SCRIPT_PATH.rsplit("/", 1)[1], scenario.policy.value, scenario.vendor,
-        *(scenario.null_param(table) for table in harness.NULL_PARAMS), scenario.knockout_param(),
-        "workload" if scenario.workload else "1" if scenario.probe else "0",
-    ])
+    return shlex.join(harness.script_arguments(
+        scenario.policy.value, scenario.vendor, "workload" if scenario.workload else "1" if scenario.probe else "0",
+        {table: scenario.null_param(table) for table in harness.NULL_PARAMS}, scenario.knockout_param()))
 
 
 class HarnessError(GuestError):

@@ -7,32 +7,66 @@ faster than it could decompress it under TCG.
 
 from __future__ import annotations
 
+import importlib.resources
 import lzma
 import os
+import re
 import shutil
 import stat
 import tempfile
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..core.abi import DEBUGFS
-from ..core.errors import BuildError, UsageError
+from ..core.errors import BuildError, DataError, ParseError, UsageError
 
+# a constant of a guest script that the host reads back: NAME='value' alone on its line
+_CONSTANT = re.compile(r"^(?P<name>[A-Z][A-Z0-9_]*)='(?P<value>[^'\n]*)'$", re.M)
+
+
+@dataclass(frozen=True)
+class GuestScript:
+    """A shell script the guest runs, shipped in the package, and the constants it defines for the host.
+
+    The script is the one home of the lines and statuses the host reads back: it
+    assigns each as ``NAME='value'`` at the start of a line, and the host takes
+    them from there, so the two sides cannot drift.
+    """
+
+    name: str
+    text: str
+    constants: Mapping[str, str]
+
+    def __getitem__(self, name: str) -> str:
+        return self.constants[name]
+
+
+def parse_script(name: str, text: str, names: Sequence[str]) -> GuestScript:
+    """``text``'s constants ``names``; each must be assigned exactly once."""
+    found: dict[str, list[str]] = {}
+    for match in _CONSTANT.finditer(text):
+        found.setdefault(match["name"], []).append(match["value"])
+    for wanted in names:
+        if len(found.get(wanted, [])) != 1:
+            how = "assigns it more than once" if found.get(wanted) else "does not assign it"
+            raise ParseError(f"{name}: the host needs {wanted}='...' and the script {how}",
+                             "restore the script from version control")
+    return GuestScript(name, text, {wanted: found[wanted][0] for wanted in names})
+
+
+def load_script(package: str, name: str, names: Sequence[str]) -> GuestScript:
+    """The guest script ``name`` shipped in ``package`` (e.g. ``kvmnull.guest``)."""
+    try:
+        text = importlib.resources.files(package).joinpath(name).read_text()
+    except OSError as exc:
+        raise DataError(f"kvmnull's package lacks {package}/{name}: {exc}",
+                        "reinstall kvmnull (pip install .), or restore the file from version control") from exc
+    return parse_script(name, text, names)
+
+
+INIT = load_script("kvmnull.initramfs", "kvmnull-init.sh", ("READY", "DEBUGFS"))
 # the init script's last word before the shell: the guest is up
-READY = "kvmnull: guest up"
-
-INIT_SCRIPT = f"""#!/bin/busybox sh
-# kvmnull guest init: mount what the tests need, then a shell on the console.
-/bin/busybox --install -s /bin
-mount -t proc proc /proc
-mount -t sysfs sysfs /sys
-mount -t devtmpfs devtmpfs /dev
-mount -t debugfs debugfs {DEBUGFS}
-# keep the console for our own output: only errors from the kernel
-echo 4 > /proc/sys/kernel/printk
-echo "{READY} $(cat /proc/uptime)"
-exec setsid cttyhack /bin/sh
-"""
+READY = INIT["READY"]
 
 
 @dataclass
@@ -105,7 +139,7 @@ def guest_archive(busybox: Path, modules: dict[str, Path], programs: dict[str, P
     archive = Archive()
     archive.add_file("bin/busybox", busybox, 0o755)
     archive.symlinks["bin/sh"] = "busybox"
-    archive.add_bytes("init", INIT_SCRIPT.encode(), 0o755)
+    archive.add_bytes("init", INIT.text.encode(), 0o755)
     for name, source in sorted(modules.items()):
         archive.add_file(f"modules/{name}", source, 0o644)
     for name, source in sorted(programs.items()):
