@@ -9,6 +9,8 @@ KVMNULL  := $(VENV)/bin/kvmnull
 KDIR     ?= /lib/modules/$(shell uname -r)/build
 KVM_SRC  ?=
 GEN      := $(CURDIR)/module/gen
+# the shell scripts: the set-up, and the guest's init and scenario (busybox sh)
+SCRIPTS  := $(wildcard scripts/*.sh) tools/kvmnull/initramfs/kvmnull-init.sh tools/kvmnull/guest/kvmnull-scenario.sh
 
 .PHONY: help setup run test lint unit integration bench modules clean
 
@@ -16,7 +18,7 @@ help:
 	@echo "make run          the full hook matrix on the default kernel (Debian 6.12 cloud)"
 	@echo "make test         lint, unit tests and real-guest integration tests"
 	@echo "make setup        system packages (as root), .venv, apt lists"
-	@echo "make lint         ruff and mypy"
+	@echo "make lint         ruff, mypy and shellcheck"
 	@echo "make unit         unit tests only (needs the kernel cache: make setup && $(KVMNULL) fetch)"
 	@echo "make bench        measure build, run and matrix times into docs/performance.md"
 	@echo "make modules      build kvm-null.ko by hand: KDIR=<kernel build dir> KVM_SRC=<kernel source>"
@@ -38,6 +40,7 @@ test: setup lint
 lint: setup
 	$(VENV)/bin/ruff check tools
 	$(VENV)/bin/mypy
+	shellcheck $(SCRIPTS)
 
 unit: setup
 	$(VENV)/bin/pytest -ra -m "not guest and not build"
