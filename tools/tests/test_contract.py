@@ -81,14 +81,19 @@ def test_crash_and_hang(captured_hooks: HookSet) -> None:
     assert hung.outcome is Outcome.HUNG
 
 
-def test_scenario_command_quotes_empty_lists(captured_hooks: HookSet) -> None:
+def test_scenario_command_names_every_parameter(captured_hooks: HookSet) -> None:
     s = scenario(captured_hooks, Policy.WARN, "vcpu_create", "get_cpl")
-    assert scenario_command(s) == "kvmnull-scenario warn kvm-null vcpu_create,get_cpl '' '' '' 1"
+    empty = "null_pmu= null_nested= knockout="
+    assert scenario_command(s) == f"kvmnull-scenario warn kvm-null 1 null=vcpu_create,get_cpl {empty}"
     # a real vendor gets them as its knockout=, table.hook
     amd = replace(s, vendor="kvm-amd")
-    assert scenario_command(amd) == "kvmnull-scenario warn kvm-amd '' '' '' x86.vcpu_create,x86.get_cpl 1"
+    assert scenario_command(amd) == ("kvmnull-scenario warn kvm-amd 1 null= null_pmu= null_nested= "
+                                     "knockout=x86.vcpu_create,x86.get_cpl")
     bulk = Scenario("all", Policy.REFUSE, "kvm-null", s.nulled, params=(("x86", "@mandatory"),))
-    assert scenario_command(bulk) == "kvmnull-scenario refuse kvm-null @mandatory '' '' '' 1"
+    assert scenario_command(bulk) == f"kvmnull-scenario refuse kvm-null 1 null=@mandatory {empty}"
+    # a value the shell would split is quoted
+    spaced = Scenario("odd", Policy.REFUSE, "kvm-null", s.nulled, params=(("x86", "a b"),))
+    assert scenario_command(spaced) == f"kvmnull-scenario refuse kvm-null 1 'null=a b' {empty}"
 
 
 def test_observed_oops_names_title_and_place(captured_hooks: HookSet) -> None:
