@@ -9,6 +9,9 @@ KVMNULL  := $(VENV)/bin/kvmnull
 KDIR     ?= /lib/modules/$(shell uname -r)/build
 KVM_SRC  ?=
 GEN      := $(CURDIR)/module/gen
+PYTEST   := $(VENV)/bin/pytest -ra --durations=15
+# unit tests: no kernel cache, no build, no guest, no wheel (seconds)
+UNIT     := not guest and not build and not cache and not install
 # the shell scripts: the set-up, and the guest's init and scenario (busybox sh)
 SCRIPTS  := $(wildcard scripts/*.sh) tools/kvmnull/initramfs/kvmnull-init.sh tools/kvmnull/guest/kvmnull-scenario.sh
 
@@ -16,10 +19,10 @@ SCRIPTS  := $(wildcard scripts/*.sh) tools/kvmnull/initramfs/kvmnull-init.sh too
 
 help:
 	@echo "make run          the full hook matrix on the default kernel (Debian 6.12 cloud)"
-	@echo "make test         lint, unit tests and real-guest integration tests"
+	@echo "make test         lint, unit tests, then the tests on cached kernels, the wheel and real guests"
 	@echo "make setup        system packages (as root), .venv, apt lists"
 	@echo "make lint         ruff, mypy and shellcheck"
-	@echo "make unit         unit tests only (needs the kernel cache: make setup && $(KVMNULL) fetch)"
+	@echo "make unit         unit tests only (seconds; no kernel cache needed)"
 	@echo "make bench        measure build, run and matrix times into docs/performance.md"
 	@echo "make modules      build kvm-null.ko by hand: KDIR=<kernel build dir> KVM_SRC=<kernel source>"
 	@echo "make clean        remove by-hand build output"
@@ -30,12 +33,15 @@ setup:
 run: setup
 	$(KVMNULL) matrix
 
+# cheapest first: a unit failure costs seconds, before any fetch, build or guest
 test: setup lint
+	$(PYTEST) -m "$(UNIT)"
 	$(KVMNULL) fetch
 	$(KVMNULL) fetch --kernel 6.1
 	$(KVMNULL) fetch --kernel 7.2
 	$(KVMNULL) fetch --kernel 7.3
-	$(VENV)/bin/pytest -ra
+	$(PYTEST) -m "(cache or install) and not guest and not build"
+	$(PYTEST) -m "guest or build"
 
 lint: setup
 	$(VENV)/bin/ruff check tools
@@ -43,7 +49,7 @@ lint: setup
 	shellcheck $(SCRIPTS)
 
 unit: setup
-	$(VENV)/bin/pytest -ra -m "not guest and not build"
+	$(PYTEST) -m "$(UNIT)"
 
 bench: setup
 	$(VENV)/bin/python bench/bench.py

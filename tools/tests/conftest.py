@@ -8,11 +8,17 @@ Two kinds of kernel data:
   whatever Debian publishes next.
 * ``tree``, ``config``, ``hooks``: the newest default target in the cache
   (fetched by `make test`), for what must work on whatever is current.
+
+A fixture that reads the kernel cache is decorated with :func:`reads_cache`:
+every test that uses it, directly or through another fixture, is marked
+``cache``, so `make unit` (``-m "not cache"``) runs without a kernel cache.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
 import pytest
 
@@ -24,6 +30,24 @@ from kvmnull.kernel.hooks import HookSet, load_hooks
 DATA = Path(__file__).resolve().parent / "test_data"
 CAPTURED_RELEASE = "6.12.117+deb12-cloud-amd64"
 CAPTURED = DATA / "kernels" / CAPTURED_RELEASE
+
+F = TypeVar("F", bound=Callable[..., object])
+_CACHE_FIXTURES: set[object] = set()
+
+
+def reads_cache(function: F) -> F:
+    """Below ``@pytest.fixture``: the fixture reads (or fetches into) the kernel cache."""
+    _CACHE_FIXTURES.add(function)
+    return function
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark ``cache`` every test whose fixtures, direct or not, include one that reads the kernel cache."""
+    for item in items:
+        info = getattr(item, "_fixtureinfo", None)
+        definitions = info.name2fixturedefs.values() if info is not None else ()
+        if any(d.func in _CACHE_FIXTURES for defs in definitions for d in defs):
+            item.add_marker(pytest.mark.cache)
 
 
 @pytest.fixture(scope="session")
@@ -37,6 +61,7 @@ def captured_hooks(captured_config: kconfig.KernelConfig) -> HookSet:
 
 
 @pytest.fixture(scope="session")
+@reads_cache
 def tree() -> packages.KernelTree:
     """The default target's cache entry (fetched on first use)."""
     return packages.fetch(packages.KernelSpec(), packages.cache_root(), Progress(quiet=True))

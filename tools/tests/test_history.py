@@ -17,12 +17,14 @@ from kvmnull.commands.prepare import derive
 from kvmnull.core.progress import Progress
 from kvmnull.fetch import packages
 
+from .conftest import reads_cache
 from .test_integration import REPO, doc_section
 
 SERIES = ("6.1", "6.12", "7.3")
 
 
 @pytest.fixture(scope="module")
+@reads_cache
 def trees() -> dict[str, packages.KernelTree]:
     """The three series' cache entries (fetched on first use)."""
     return {s: packages.fetch(packages.KernelSpec.parse(s), packages.cache_root(), Progress(quiet=True))

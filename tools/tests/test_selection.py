@@ -16,7 +16,7 @@ from kvmnull.kernel.facts import derive
 from kvmnull.kernel.hooks import HookClass, HookSet, Table
 from kvmnull.kernel.selection import HookSelection, choose, choose_each, classified_in
 
-from .conftest import CAPTURED_RELEASE
+from .conftest import CAPTURED_RELEASE, reads_cache
 
 R = CAPTURED_RELEASE
 
@@ -95,6 +95,7 @@ def test_a_class_with_no_hook_of_the_table_is_an_error(captured_hooks: HookSet) 
 
 
 @pytest.fixture(scope="module")
+@reads_cache
 def series() -> dict[str, tuple[str, HookSet]]:
     """(release, hooks) of the cached 6.1, 6.12 and 7.3."""
     found = {}

@@ -24,7 +24,7 @@ from kvmnull.fetch import packages
 from kvmnull.kernel import kconfig
 from kvmnull.kernel.hooks import HookClass, HookSet, Table, load_hooks, vendor_modules
 
-from .conftest import DATA
+from .conftest import DATA, reads_cache
 
 CAPTURED_6_1 = DATA / "kernels" / "6.1.0-56-cloud-amd64"
 
@@ -69,6 +69,7 @@ def series(request: pytest.FixtureRequest) -> str:
 
 
 @pytest.fixture(scope="module")
+@reads_cache
 def series_tree(series: str) -> packages.KernelTree:
     return packages.fetch(packages.KernelSpec(series=series), packages.cache_root(), Progress(quiet=True))
 
