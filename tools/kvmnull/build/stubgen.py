@@ -24,7 +24,6 @@ from ..core.errors import BuildError
 from ..kernel.hooks import (
     CLASS_NAMES,
     SELECT_ALL,
-    STRUCT_HEADERS,
     Declaration,
     Hook,
     HookClass,
@@ -106,7 +105,7 @@ _KVM_INIT = re.compile(r"^int\s+kvm_init\s*\((?P<params>[^)]*)\)", re.M)
 
 def read_facts(source: Path, evaluator: Evaluator) -> Facts:
     """The target's struct members and kvm_init() signature."""
-    host = (source / STRUCT_HEADERS[Table.X86]).read_text()
+    host = (source / Table.X86.facts.struct_header).read_text()
     main = (source / "virt" / "kvm" / "kvm_main.c").read_text()
     init = _KVM_INIT.search(main)
     if init is None:

@@ -17,7 +17,8 @@ from ..core import pysource
 from ..core.progress import Progress
 from ..fetch import packages
 from . import kconfig
-from .hooks import OPS_HEADERS, STRUCT_HEADERS, SUB_MODULES_HEADER, HookSet, load_hooks, vendor_modules
+from .hooks import SUB_MODULES_HEADER, HookSet, load_hooks, vendor_modules
+from .tables import Table
 
 
 @dataclass(frozen=True)
@@ -40,8 +41,9 @@ def derive(tree: packages.KernelTree, progress: Progress) -> KernelFacts:
     digest = hashlib.sha256()
     for path in pysource.closure(pysource.module_name(Path(__file__))):
         digest.update(pysource.module_name(path).encode() + b"\0" + path.read_bytes())
-    for path in (tree.config, *(tree.source / header for header in (*OPS_HEADERS.values(), *STRUCT_HEADERS.values(),
-                                                                     SUB_MODULES_HEADER))):
+    headers = (*(t.facts.ops_header for t in Table), *dict.fromkeys(t.facts.struct_header for t in Table),
+               SUB_MODULES_HEADER)
+    for path in (tree.config, *(tree.source / header for header in headers)):
         digest.update(path.name.encode() + b"\0" + (path.read_bytes() if path.exists() else b""))
     memo = tree.path / "derived" / f"target-{digest.hexdigest()[:16]}.json"
     try:

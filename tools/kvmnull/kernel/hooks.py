@@ -1,18 +1,17 @@
 """The target's vendor hooks, read from its own headers and evaluated against its config.
 
-Sources (paths relative to the kernel source root):
+Sources, per table (:mod:`.tables` names them):
 
-* ``arch/x86/include/asm/kvm-x86-ops.h`` and ``kvm-x86-pmu-ops.h`` classify each
-  hook: ``KVM_X86_OP`` (mandatory), ``KVM_X86_OP_OPTIONAL``,
-  ``KVM_X86_OP_OPTIONAL_RET0`` and the PMU twins.
-* ``struct kvm_x86_ops`` and ``struct kvm_x86_nested_ops``
-  (``arch/x86/include/asm/kvm_host.h``) and ``struct kvm_pmu_ops``
-  (``arch/x86/kvm/pmu.h``) give each hook's exact C declaration.
+* the ops header (``arch/x86/include/asm/kvm-x86-ops.h``, ``kvm-x86-pmu-ops.h``
+  and, since 7.x, ``kvm-x86-nested-ops.h``) classifies each hook: ``KVM_X86_OP``
+  (mandatory), ``KVM_X86_OP_OPTIONAL``, ``KVM_X86_OP_OPTIONAL_RET0`` and the
+  PMU and nested twins;
+* the ops struct (``struct kvm_x86_ops``, ``kvm_pmu_ops``, ``kvm_x86_nested_ops``)
+  gives each hook's exact C declaration.
 """
 
 from __future__ import annotations
 
-import enum
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,62 +20,17 @@ from typing import Any
 from ..core.cpp import Evaluator, braced_body, logical_lines, preprocess
 from ..core.errors import ParseError
 
+# Table and HookClass live in .tables; importers may take them from here too
+from .tables import MACROS
+from .tables import HookClass as HookClass
+from .tables import Table as Table
 
-class Table(enum.Enum):
-    """A vendor ops table that kvm.ko calls through."""
-
-    X86 = "x86"
-    PMU = "pmu"
-    NESTED = "nested"
-
-    @property
-    def struct(self) -> str:
-        return {"x86": "kvm_x86_ops", "pmu": "kvm_pmu_ops", "nested": "kvm_x86_nested_ops"}[self.value]
-
-    @property
-    def label(self) -> str:
-        """The table's name in prose: ``x86``, ``PMU``, ``nested``."""
-        return {"x86": "x86", "pmu": "PMU", "nested": "nested"}[self.value]
-
-
-class HookClass(enum.Enum):
-    """How the ops header classifies a hook."""
-
-    MANDATORY = "mandatory"
-    OPTIONAL = "optional"
-    OPTIONAL_RET0 = "optional_ret0"
-    # function pointers kvm.ko uses that no ops header lists (nested ops before 7.x)
-    UNCLASSIFIED = "unclassified"
-
-
-# the nested-ops header exists since 7.x; before it, nested ops are unclassified
-OPS_HEADERS = {
-    Table.X86: "arch/x86/include/asm/kvm-x86-ops.h",
-    Table.PMU: "arch/x86/include/asm/kvm-x86-pmu-ops.h",
-    Table.NESTED: "arch/x86/include/asm/kvm-x86-nested-ops.h",
-}
-STRUCT_HEADERS = {
-    Table.X86: "arch/x86/include/asm/kvm_host.h",
-    Table.NESTED: "arch/x86/include/asm/kvm_host.h",
-    Table.PMU: "arch/x86/kvm/pmu.h",
-}
-
-_MACRO_CLASS = {
-    "KVM_X86_OP": (Table.X86, HookClass.MANDATORY),
-    "KVM_X86_OP_OPTIONAL": (Table.X86, HookClass.OPTIONAL),
-    "KVM_X86_OP_OPTIONAL_RET0": (Table.X86, HookClass.OPTIONAL_RET0),
-    "KVM_X86_PMU_OP": (Table.PMU, HookClass.MANDATORY),
-    "KVM_X86_PMU_OP_OPTIONAL": (Table.PMU, HookClass.OPTIONAL),
-    "KVM_X86_PMU_OP_OPTIONAL_RET0": (Table.PMU, HookClass.OPTIONAL_RET0),
-    "KVM_X86_NESTED_OP": (Table.NESTED, HookClass.MANDATORY),
-    "KVM_X86_NESTED_OP_OPTIONAL": (Table.NESTED, HookClass.OPTIONAL),
-    "KVM_X86_NESTED_OP_OPTIONAL_RET0": (Table.NESTED, HookClass.OPTIONAL_RET0),
-}
 # The ops headers BUILD_BUG_ON() unless their includer defines these.
-_INCLUDER_DEFINES = {name: 1 for name in _MACRO_CLASS}
+_INCLUDER_DEFINES = dict.fromkeys(MACROS, 1)
 
-_OP_LINE = re.compile(
-    r"^\s*(?P<macro>KVM_X86_(?:PMU_|NESTED_)?OP\w*)\s*\(\s*(?P<name>\w+)\s*\)\s*(?P<tail>.*?)\s*$")
+# any macro that begins like a table's: a misspelt class must fail, not be skipped
+_OP_LINE = re.compile(rf"^\s*(?P<macro>(?:{'|'.join(t.facts.macro for t in Table)})\w*)"
+                      r"\s*\(\s*(?P<name>\w+)\s*\)\s*(?P<tail>.*?)\s*$")
 _FN_POINTER = re.compile(r"^(?P<ret>[^()]*?)\s*\(\s*\*\s*(?P<name>\w+)\s*\)\s*\((?P<params>.*)\)$", re.S)
 _TYPE_WORDS = {
     "void", "char", "short", "int", "long", "unsigned", "signed", "bool", "float", "double",
@@ -178,8 +132,8 @@ class HookSet:
 
     def at_header(self, file: str, line: int) -> Hook | None:
         """The hook an upstream ``WARNING: ... at arch/x86/include/asm/kvm-x86-ops.h:LINE`` points at."""
-        for table, header in OPS_HEADERS.items():
-            if file.rsplit("/", 1)[-1] == header.rsplit("/", 1)[1]:
+        for table in Table:
+            if file.rsplit("/", 1)[-1] == table.facts.ops_header_file:
                 return self.at_header_line(table, line)
         return None
 
@@ -224,12 +178,12 @@ def parse_ops_header(text: str, evaluator: Evaluator) -> list[OpsEntry]:
         if not match:
             continue
         macro = match.group("macro")
-        if macro not in _MACRO_CLASS:
+        if macro not in MACROS:
             raise ParseError(
                 f"line {guarded.line.number}: unknown hook macro {macro}",
-                f"kvmnull knows {', '.join(sorted(_MACRO_CLASS))}",
+                f"kvmnull knows {', '.join(sorted(MACROS))}",
             )
-        table, hook_class = _MACRO_CLASS[macro]
+        table, hook_class = MACROS[macro]
         tail = match.group("tail")
         if tail not in ("", ";"):
             raise ParseError(f"line {guarded.line.number}: unexpected text after {macro}(): {tail!r}")
@@ -325,17 +279,18 @@ def load_hooks(source: Path, evaluator: Evaluator) -> HookSet:
             raise ParseError(f"cannot read {relative}: {exc.strerror}", "rebuild the kernel cache entry") from exc
 
     hooks: list[Hook] = []
-    for table in (Table.X86, Table.PMU, Table.NESTED):
-        declarations = parse_struct(read(STRUCT_HEADERS[table]), table.struct, table, evaluator)
+    for table in Table:
+        facts = table.facts
+        declarations = parse_struct(read(facts.struct_header), facts.struct, table, evaluator)
         by_name = {d.name: d for d in declarations}
-        classified = table is not Table.NESTED or (source / OPS_HEADERS[table]).exists()
-        entries = parse_ops_header(read(OPS_HEADERS[table]), evaluator) if classified else []
+        classified = facts.always_classified or (source / facts.ops_header).exists()
+        entries = parse_ops_header(read(facts.ops_header), evaluator) if classified else []
         listed = set()
         for entry in entries:
             decl = by_name.get(entry.name)
             if decl is None:
                 raise ParseError(
-                    f"{OPS_HEADERS[table]}:{entry.line} lists {entry.name}, "
+                    f"{facts.ops_header}:{entry.line} lists {entry.name}, "
                     f"but struct {table.struct} has no such function pointer for this config",
                     "check the #if guards of the header against the struct",
                 )

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 
 from ..core.errors import UsageError
 from ..fetch import packages
-from .hooks import OPS_HEADERS, Hook, HookClass, HookSet, Table, class_selectors
+from .hooks import Hook, HookClass, HookSet, Table, class_selectors
 
 _NAME = re.compile(r"[A-Za-z_]\w*")
 TABLES = tuple(t.value for t in Table)
@@ -62,7 +62,7 @@ class Resolution:
 
 
 def _unclassified_why(table: Table, release: str) -> str:
-    header = OPS_HEADERS[table].rsplit("/", 1)[1]
+    header = table.facts.ops_header_file
     return (f"{release}'s ops headers do not classify {table.struct} (it has no {header}), "
             f"so its hooks cannot be chosen")
 
@@ -159,8 +159,8 @@ def classified_in(trees: Sequence[packages.KernelTree]) -> dict[Table, list[str]
     """The releases among ``trees`` whose ops headers classify each table, oldest first."""
     found: dict[Table, list[str]] = {}
     for tree in sorted(trees, key=lambda t: tuple(int(x) for x in t.series.split("."))):
-        for table, header in OPS_HEADERS.items():
-            if (tree.source / header).exists():
+        for table in Table:
+            if (tree.source / table.facts.ops_header).exists():
                 found.setdefault(table, []).append(tree.release)
     return found
 
@@ -172,7 +172,7 @@ def _where_classified(misses: Sequence[Miss], elsewhere: Mapping[Table, Sequence
     for table in tables:
         releases = elsewhere.get(table, [])
         parts.append(f"{table.struct} is classified on {', '.join(releases)}" if releases else
-                     f"no cached kernel classifies {table.struct} (it needs {OPS_HEADERS[table].rsplit('/', 1)[1]})")
+                     f"no cached kernel classifies {table.struct} (it needs {table.facts.ops_header_file})")
     return "; ".join(parts)
 
 

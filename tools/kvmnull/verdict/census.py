@@ -223,7 +223,7 @@ def take(source: Path, hooks: HookSet, evaluator: Evaluator, unclassified: bool 
         runtime = tuple(c for c in changes if c.table is hook.table and c.member == hook.name)
         rows.append(CensusRow(hook, vendors, runtime, _flags(hook, vendors, runtime)))
     oddities = [f"{h.table.struct} header line {h.header_line}: stray ';' after "
-                f"{_MACRO[h.table]}...({h.name})"
+                f"{h.table.facts.macro}...({h.name})"
                 for h in hooks.hooks if h.stray_semicolon]
     return Census(tuple(rows), tuple(oddities))
 
@@ -241,9 +241,6 @@ def _flags(hook: Hook, vendors: dict[str, Implementation | None], runtime: Itera
         if cleared:
             flags.append(f"mandatory, but cleared at run time by {', '.join(sorted(cleared))}")
     return tuple(flags)
-
-
-_MACRO = {Table.X86: "KVM_X86_OP", Table.PMU: "KVM_X86_PMU_OP", Table.NESTED: "KVM_X86_NESTED_OP"}
 
 
 # ---- dynamic part: which lifecycle phase first calls each hook ----
