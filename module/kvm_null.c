@@ -220,55 +220,37 @@ static void kvm_null_patch_hypercall(struct kvm_vcpu *vcpu,
 
 #include "kvm_null_hooks.h"
 
-/* The class selectors come from the generated header: KVM_NULL_SELECTORS. */
+/*
+ * Each table's parameter, named in kvm_null_abi.h: a comma list of hook names
+ * and of the class selectors of the generated header.  MODULE_PARM_DESC()
+ * stringifies the name as written, so KVM_NULL_PARM_DESC() expands it first.
+ */
+#define KVM_NULL_PARM_HELP \
+	" hooks to leave NULL: comma list of hook names and class selectors:" KVM_NULL_SELECTORS
+#define KVM_NULL_PARM_DESC(param, ops) MODULE_PARM_DESC(param, ops KVM_NULL_PARM_HELP)
+
 static char *null_hooks;
-module_param_named(null, null_hooks, charp, 0444);
-MODULE_PARM_DESC(null,
-		 "kvm_x86_ops hooks to leave NULL: comma list of hook names and class selectors:"
-		 KVM_NULL_SELECTORS);
+module_param_named(KVM_NULL_X86_PARAM_ID, null_hooks, charp, 0444);
+KVM_NULL_PARM_DESC(KVM_NULL_X86_PARAM_ID, KVM_NULL_X86_STRUCT);
+static DECLARE_BITMAP(kvm_null_x86_nulled, KVM_NULL_NR_X86);
 
 static char *null_pmu_hooks;
-module_param_named(null_pmu, null_pmu_hooks, charp, 0444);
-MODULE_PARM_DESC(null_pmu,
-		 "kvm_pmu_ops hooks to leave NULL: comma list of hook names and class selectors:"
-		 KVM_NULL_SELECTORS);
-
-static DECLARE_BITMAP(kvm_null_x86_nulled, KVM_NULL_NR_X86);
+module_param_named(KVM_NULL_PMU_PARAM_ID, null_pmu_hooks, charp, 0444);
+KVM_NULL_PARM_DESC(KVM_NULL_PMU_PARAM_ID, KVM_NULL_PMU_STRUCT);
 static DECLARE_BITMAP(kvm_null_pmu_nulled, KVM_NULL_NR_PMU);
 
 #ifdef KVM_NULL_CLASSIFIED_nested
 static char *null_nested_hooks;
-module_param_named(null_nested, null_nested_hooks, charp, 0444);
-MODULE_PARM_DESC(null_nested,
-		 "kvm_x86_nested_ops hooks to leave NULL: comma list of hook names and class selectors:"
-		 KVM_NULL_SELECTORS);
-
+module_param_named(KVM_NULL_NESTED_PARAM_ID, null_nested_hooks, charp, 0444);
+KVM_NULL_PARM_DESC(KVM_NULL_NESTED_PARAM_ID, KVM_NULL_NESTED_STRUCT);
 static DECLARE_BITMAP(kvm_null_nested_nulled, KVM_NULL_NR_NESTED);
-#define KVM_NULL_NESTED_NULLED kvm_null_nested_nulled
+#define KVM_NULL_NESTED_LIST	(&null_nested_hooks)
+#define KVM_NULL_NESTED_NULLED	kvm_null_nested_nulled
 #else
-/* no contract for nested ops before 7.x: they stay stubs */
-#define KVM_NULL_NESTED_NULLED NULL
+/* no contract for nested ops before 7.x: they stay stubs, and have no parameter */
+#define KVM_NULL_NESTED_LIST	NULL
+#define KVM_NULL_NESTED_NULLED	NULL
 #endif
-
-struct kvm_null_table {
-	const char *name;
-	const struct kvm_null_hook *hooks;
-	atomic64_t *calls;
-	unsigned long *nulled;	/* NULL: hooks of this table stay stubs */
-	int nr;
-};
-
-enum { KVM_NULL_TABLE_X86, KVM_NULL_TABLE_PMU, KVM_NULL_TABLE_NESTED };
-
-static const struct kvm_null_table kvm_null_tables[] = {
-	[KVM_NULL_TABLE_X86] = { "x86", kvm_null_x86_hooks, kvm_null_x86_calls,
-				 kvm_null_x86_nulled, KVM_NULL_NR_X86 },
-	[KVM_NULL_TABLE_PMU] = { "pmu", kvm_null_pmu_hooks, kvm_null_pmu_calls,
-				 kvm_null_pmu_nulled, KVM_NULL_NR_PMU },
-	[KVM_NULL_TABLE_NESTED] = { "nested", kvm_null_nested_hooks,
-				    kvm_null_nested_calls,
-				    KVM_NULL_NESTED_NULLED, KVM_NULL_NR_NESTED },
-};
 
 /* Not __initdata: before 7.x kvm.ko calls through kvm_x86_ops.nested_ops. */
 static struct kvm_x86_nested_ops kvm_null_nested_ops = {
@@ -296,6 +278,56 @@ static struct kvm_x86_ops kvm_null_x86_ops __initdata = {
 		kvm_null_emergency_disable_virtualization_cpu,
 #endif
 	KVM_NULL_X86_OPS
+};
+
+/*
+ * kvm-null's ops tables, in debugfs order: every per-table step (parsing the
+ * parameter, clearing and reporting the chosen hooks, the calls file, the
+ * counts logged at unload) loops over this array.
+ */
+struct kvm_null_table {
+	const char *name;	/* debugfs's and the log's: KVM_NULL_<T>_TABLE */
+	const char *param;	/* KVM_NULL_<T>_PARAM */
+	char **list;		/* the parameter's value */
+	unsigned long *nulled;	/* NULL: no parameter, hooks stay stubs */
+	const struct kvm_null_hook *hooks;
+	atomic64_t *calls;
+	int nr;
+	void *ops;		/* read only while loading: may be __initdata */
+};
+
+/* __refconst: @ops of the x86 and PMU tables are __initdata. */
+static const struct kvm_null_table kvm_null_tables[] __refconst = {
+	{
+		.name = KVM_NULL_X86_TABLE,
+		.param = KVM_NULL_X86_PARAM,
+		.list = &null_hooks,
+		.nulled = kvm_null_x86_nulled,
+		.hooks = kvm_null_x86_hooks,
+		.calls = kvm_null_x86_calls,
+		.nr = KVM_NULL_NR_X86,
+		.ops = &kvm_null_x86_ops,
+	},
+	{
+		.name = KVM_NULL_PMU_TABLE,
+		.param = KVM_NULL_PMU_PARAM,
+		.list = &null_pmu_hooks,
+		.nulled = kvm_null_pmu_nulled,
+		.hooks = kvm_null_pmu_hooks,
+		.calls = kvm_null_pmu_calls,
+		.nr = KVM_NULL_NR_PMU,
+		.ops = &kvm_null_pmu_ops,
+	},
+	{
+		.name = KVM_NULL_NESTED_TABLE,
+		.param = KVM_NULL_NESTED_PARAM,
+		.list = KVM_NULL_NESTED_LIST,
+		.nulled = KVM_NULL_NESTED_NULLED,
+		.hooks = kvm_null_nested_hooks,
+		.calls = kvm_null_nested_calls,
+		.nr = KVM_NULL_NR_NESTED,
+		.ops = &kvm_null_nested_ops,
+	},
 };
 
 /* Is @token "@" and a class selector of kvm_null_abi.h? */
@@ -326,9 +358,8 @@ static bool kvm_null_token_selects(const char *token,
 	       !strcmp(token + 1, kvm_null_class_names[hook->class]);
 }
 
-/* Mark the hooks that the comma list @list of parameter @param names. */
-static int kvm_null_select(const struct kvm_null_table *table,
-			   const char *param, const char *list)
+/* Mark the hooks of @table that the comma list @list of its parameter names. */
+static int kvm_null_select(const struct kvm_null_table *table, const char *list)
 {
 	char *copy, *cursor, *token;
 	bool found;
@@ -356,7 +387,8 @@ static int kvm_null_select(const struct kvm_null_table *table,
 		}
 		if (!found) {
 			pr_err("%s=: unknown %s hook or class '%s' (classes:%s)\n",
-			       param, table->name, token, KVM_NULL_SELECTORS);
+			       table->param, table->name, token,
+			       KVM_NULL_SELECTORS);
 			r = -EINVAL;
 			break;
 		}
@@ -365,12 +397,12 @@ static int kvm_null_select(const struct kvm_null_table *table,
 	return r;
 }
 
-static void kvm_null_clear(const struct kvm_null_table *table, void *ops)
+static void kvm_null_clear(const struct kvm_null_table *table)
 {
 	int i;
 
 	for_each_set_bit(i, table->nulled, table->nr) {
-		*(void **)(ops + table->hooks[i].offset) = NULL;
+		*(void **)(table->ops + table->hooks[i].offset) = NULL;
 		pr_info("%s.%s left NULL (%s)\n", table->name,
 			table->hooks[i].name,
 			kvm_null_class_names[table->hooks[i].class]);
@@ -379,6 +411,8 @@ static void kvm_null_clear(const struct kvm_null_table *table, void *ops)
 
 static __init int kvm_null_hardware_setup(void)
 {
+	const struct kvm_null_table *table;
+
 	/* No two-dimensional paging: KVM's shadow MMU needs nothing of us. */
 	kvm_configure_mmu(false, 0, 0, PG_LEVEL_4K);
 	/*
@@ -391,12 +425,10 @@ static __init int kvm_null_hardware_setup(void)
 	 * Real vendors clear hooks here for features the CPU lacks, so this is
 	 * where kvm.ko has to look: clear the chosen hooks here too.
 	 */
-	kvm_null_clear(&kvm_null_tables[KVM_NULL_TABLE_X86], &kvm_null_x86_ops);
-	kvm_null_clear(&kvm_null_tables[KVM_NULL_TABLE_PMU], &kvm_null_pmu_ops);
-#ifdef KVM_NULL_CLASSIFIED_nested
-	kvm_null_clear(&kvm_null_tables[KVM_NULL_TABLE_NESTED],
-		       &kvm_null_nested_ops);
-#endif
+	for (table = kvm_null_tables;
+	     table < kvm_null_tables + ARRAY_SIZE(kvm_null_tables); table++)
+		if (table->nulled)
+			kvm_null_clear(table);
 	return 0;
 }
 
@@ -489,6 +521,7 @@ static const struct file_operations kvm_null_calls_fops = {
 
 static int __init kvm_null_init(void)
 {
+	const struct kvm_null_table *table;
 	int r;
 
 	if (!boot_cpu_has(X86_FEATURE_HYPERVISOR) && !allow_bare_metal) {
@@ -496,22 +529,14 @@ static int __init kvm_null_init(void)
 		return -EPERM;
 	}
 
-	r = kvm_null_select(&kvm_null_tables[KVM_NULL_TABLE_X86], "null",
-			    null_hooks);
-	if (r)
-		return r;
-
-	r = kvm_null_select(&kvm_null_tables[KVM_NULL_TABLE_PMU], "null_pmu",
-			    null_pmu_hooks);
-	if (r)
-		return r;
-
-#ifdef KVM_NULL_CLASSIFIED_nested
-	r = kvm_null_select(&kvm_null_tables[KVM_NULL_TABLE_NESTED],
-			    "null_nested", null_nested_hooks);
-	if (r)
-		return r;
-#endif
+	for (table = kvm_null_tables;
+	     table < kvm_null_tables + ARRAY_SIZE(kvm_null_tables); table++) {
+		if (!table->nulled)
+			continue;
+		r = kvm_null_select(table, *table->list);
+		if (r)
+			return r;
+	}
 
 	r = kvm_x86_vendor_init(&kvm_null_init_ops);
 	if (r)

@@ -25,20 +25,29 @@
 #define KVM_NULL_CALLS_HEADER	"# table hook class state calls\n"
 #define KVM_NULL_CALLS_FORMAT	"%s %s %s %s %lld\n"
 
+/* The name of the identifier @x expands to: a parameter's name from its _PARAM_ID. */
+#define KVM_NULL_STR(x)		#x
+#define KVM_NULL_NAME(x)	KVM_NULL_STR(x)
+
 /*
- * kvm-null's ops tables, in debugfs order: the name debugfs gives each, the
- * module parameter that leaves its hooks NULL, and the struct kvm.ko's
- * messages name.  null_nested= exists where nested ops are a classified
- * table (7.x).
+ * kvm-null's ops tables, in debugfs order: the name debugfs gives each
+ * (_TABLE), the module parameter that leaves its hooks NULL (_PARAM_ID, the
+ * identifier module_param_named() takes, and _PARAM, its name) and the struct
+ * kvm.ko's messages name (_STRUCT).  null_nested= exists where nested ops are
+ * a classified table (7.x), where kvm_null_facts.h defines
+ * KVM_NULL_CLASSIFIED_nested.
  */
 #define KVM_NULL_X86_TABLE	"x86"
-#define KVM_NULL_X86_PARAM	"null"
+#define KVM_NULL_X86_PARAM_ID	null
+#define KVM_NULL_X86_PARAM	KVM_NULL_NAME(KVM_NULL_X86_PARAM_ID)
 #define KVM_NULL_X86_STRUCT	"kvm_x86_ops"
 #define KVM_NULL_PMU_TABLE	"pmu"
-#define KVM_NULL_PMU_PARAM	"null_pmu"
+#define KVM_NULL_PMU_PARAM_ID	null_pmu
+#define KVM_NULL_PMU_PARAM	KVM_NULL_NAME(KVM_NULL_PMU_PARAM_ID)
 #define KVM_NULL_PMU_STRUCT	"kvm_pmu_ops"
 #define KVM_NULL_NESTED_TABLE	"nested"
-#define KVM_NULL_NESTED_PARAM	"null_nested"
+#define KVM_NULL_NESTED_PARAM_ID	null_nested
+#define KVM_NULL_NESTED_PARAM	KVM_NULL_NAME(KVM_NULL_NESTED_PARAM_ID)
 #define KVM_NULL_NESTED_STRUCT	"kvm_x86_nested_ops"
 
 #endif /* KVM_NULL_ABI_H */

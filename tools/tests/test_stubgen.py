@@ -100,3 +100,16 @@ def test_void_hook_with_outputs_and_no_override_is_named(captured_hooks: HookSet
     assert "u32 *reason" in warnings[0]
     get_exit_info = captured_hooks.find(Table.X86, "get_exit_info")
     assert get_exit_info is not None and get_exit_info.declaration.returns_void
+
+
+def test_the_module_declares_every_table_of_the_abi_header_once_in_order() -> None:
+    """kvm_null.c's descriptors and parameters use kvm_null_abi.h's names: no table is left out or spelt out."""
+    source = module_source().read_text()
+    body = re.search(r"kvm_null_tables\[\] __refconst = \{(.*?)\n\};", source, re.S)
+    assert body
+    prefixes = [t.value.upper() for t in Table]
+    assert re.findall(r"\.name = KVM_NULL_(\w+)_TABLE,", body.group(1)) == prefixes
+    assert re.findall(r"\.param = KVM_NULL_(\w+)_PARAM,", body.group(1)) == prefixes
+    assert re.findall(r"^module_param_named\(KVM_NULL_(\w+)_PARAM_ID,", source, re.M) == prefixes
+    # the table and parameter names appear only in kvm_null_abi.h
+    assert not re.search(r'"(?:x86|pmu|nested|null_pmu|null_nested)"|module_param_named\(null', source)

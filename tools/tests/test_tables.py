@@ -6,6 +6,7 @@ import re
 
 import pytest
 
+from kvmnull.core import abi, paths
 from kvmnull.core.cpp import Evaluator
 from kvmnull.core.errors import ParseError
 from kvmnull.kernel.hooks import parse_ops_header
@@ -16,6 +17,15 @@ from .conftest import DATA
 KERNELS = DATA / "kernels"
 SERIES = sorted(KERNELS.iterdir())
 NEWEST = KERNELS / "7.3.4+deb13-cloud-amd64" / "src"
+
+
+def test_the_abi_header_names_the_same_tables_in_the_same_order() -> None:
+    tables = abi.load().tables
+    assert [t.name for t in tables] == [t.value for t in Table]
+    assert [t.struct for t in tables] == [t.struct for t in Table]
+    # user-visible parameter names: a change here is a change of kvm-null's interface
+    assert [t.param for t in tables] == ["null", "null_pmu", "null_nested"]
+    assert [t.param for t in Table] == ["null", "null_pmu", "null_nested"]
 
 
 def test_each_ops_header_guards_exactly_the_macros_of_its_table() -> None:
@@ -66,3 +76,17 @@ def test_macro_names_and_labels() -> None:
 def test_a_misspelt_class_macro_is_refused() -> None:
     with pytest.raises(ParseError, match="unknown hook macro KVM_X86_PMU_OP_OPTINAL"):
         parse_ops_header("KVM_X86_PMU_OP(refresh)\nKVM_X86_PMU_OP_OPTINAL(reset)\n", Evaluator(lambda _: "n"))
+
+
+def _abi_text(param_line: str) -> str:
+    header = (paths.module_dir() / abi.HEADER).read_text()
+    return re.sub(r"^#define KVM_NULL_PMU_PARAM\s.*$", param_line, header, count=1, flags=re.M)
+
+
+def test_a_parameter_name_must_be_its_identifier_stringified() -> None:
+    probe = (paths.selftests_dir() / abi.PROBE).read_text()
+    workload = (paths.selftests_dir() / abi.WORKLOAD).read_text()
+    good = abi.parse(_abi_text("#define KVM_NULL_PMU_PARAM\tKVM_NULL_NAME(KVM_NULL_PMU_PARAM_ID)"), probe, workload)
+    assert good.null_params["pmu"] == "null_pmu"
+    with pytest.raises(ParseError, match="KVM_NULL_PMU_PARAM is not KVM_NULL_NAME"):
+        abi.parse(_abi_text('#define KVM_NULL_PMU_PARAM\t"null_pmu"'), probe, workload)

@@ -1,6 +1,7 @@
 """What kvm-null, the probe and the workload show user space, read from their C sources.
 
-``module/kvm_null_abi.h`` (exit reason, debugfs file) and the probe's and the
+``module/kvm_null_abi.h`` (exit reason, debugfs file, the tables' names and
+parameters) and the probe's and the
 workload's ``step_names[]`` are the one home of these facts: the module, the selftests
 and the probe compile them in, and this module reads them from the same text,
 so the Python side cannot drift from the C side.
@@ -23,6 +24,15 @@ DEBUGFS = "/sys/kernel/debug"
 
 
 @dataclass(frozen=True)
+class AbiTable:
+    """One of kvm-null's ops tables, as kvm_null_abi.h names it."""
+
+    name: str  # debugfs's name: "x86"
+    param: str  # the module parameter that leaves its hooks NULL: "null"
+    struct: str  # the struct kvm.ko's messages name: "kvm_x86_ops"
+
+
+@dataclass(frozen=True)
 class Abi:
     """The facts of kvm_null_abi.h that the tools need."""
 
@@ -30,7 +40,12 @@ class Abi:
     calls_file: str  # below the debugfs mount
     probe_steps: tuple[str, ...]
     workload_steps: tuple[str, ...]
-    null_params: dict[str, str]  # table name -> the kvm-null parameter that leaves its hooks NULL
+    tables: tuple[AbiTable, ...]  # in debugfs order
+
+    @property
+    def null_params(self) -> dict[str, str]:
+        """Table name -> the kvm-null parameter that leaves its hooks NULL, in debugfs order."""
+        return {t.name: t.param for t in self.tables}
 
     @property
     def calls_path(self) -> str:
@@ -52,6 +67,23 @@ def _string(text: str, name: str) -> str:
     return match.group(1)
 
 
+def _identifier(text: str, name: str) -> str:
+    match = re.fullmatch(r"\s*([A-Za-z_]\w*)\s*", _macro_body(text, name))
+    if not match:
+        raise ParseError(f"{HEADER}: {name} is not an identifier")
+    return match.group(1)
+
+
+def _table(text: str, prefix: str) -> AbiTable:
+    """The facts of table ``KVM_NULL_<prefix>_*``; its _PARAM must be the name of its _PARAM_ID."""
+    param = _identifier(text, f"KVM_NULL_{prefix}_PARAM_ID")
+    if not re.fullmatch(rf"\s*KVM_NULL_NAME\(\s*KVM_NULL_{prefix}_PARAM_ID\s*\)\s*",
+                        _macro_body(text, f"KVM_NULL_{prefix}_PARAM")):
+        raise ParseError(f"{HEADER}: KVM_NULL_{prefix}_PARAM is not KVM_NULL_NAME(KVM_NULL_{prefix}_PARAM_ID)",
+                         "restore it from version control")
+    return AbiTable(_string(text, f"KVM_NULL_{prefix}_TABLE"), param, _string(text, f"KVM_NULL_{prefix}_STRUCT"))
+
+
 def _steps(source: str, name: str) -> tuple[str, ...]:
     table = re.search(r"step_names\[\w*\]\s*=\s*\{(.*?)\};", source, re.S)
     steps = tuple(re.findall(r'\[STEP_\w+\]\s*=\s*"(\w+)"', table.group(1))) if table else ()
@@ -69,9 +101,8 @@ def parse(header: str, probe: str, workload: str) -> Abi:
     prefixes = re.findall(r"^#define\s+KVM_NULL_(\w+)_TABLE\b", header, re.M)
     if not prefixes:
         raise ParseError(f"{HEADER} defines no KVM_NULL_<T>_TABLE", "restore it from version control")
-    params = {_string(header, f"KVM_NULL_{p}_TABLE"): _string(header, f"KVM_NULL_{p}_PARAM") for p in prefixes}
     return Abi(int(number.group(1), 0), _string(header, "KVM_NULL_DEBUGFS_CALLS"), steps,
-               _steps(workload, WORKLOAD), params)
+               _steps(workload, WORKLOAD), tuple(_table(header, p) for p in prefixes))
 
 
 @functools.cache
