@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 
 from kvmnull.core.errors import PackageError
-from kvmnull.fetch.packages import KernelSpec, KernelTree, Stanza, cached_trees, choose_set, parse_show, staged_folder
+from kvmnull.core.staging import staged_folder
+from kvmnull.fetch.packages import KernelSpec, KernelTree, Stanza, cached_trees, choose_set, parse_show
 
 from .conftest import DATA
 

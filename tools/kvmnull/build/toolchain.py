@@ -24,8 +24,9 @@ from pathlib import Path
 from ..core import process
 from ..core.errors import BuildError
 from ..core.progress import Progress
+from ..core.staging import staged_folder
 from ..fetch import apt
-from ..fetch.packages import KernelTree, staged_folder
+from ..fetch.packages import KernelTree
 
 # what a module build, the static selftests and stripping need, besides the compiler
 USERLAND_PACKAGES = ("make", "libc6-dev", "libelf-dev", "libssl-dev", "bc", "bison", "flex", "binutils",

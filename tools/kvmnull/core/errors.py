@@ -47,3 +47,7 @@ class DataError(KvmnullError):
 
 class LogError(KvmnullError):
     """A file given as a kernel log is not one: unreadable, empty, binary, or badly compressed."""
+
+
+class PatchError(KvmnullError):
+    """A ``--patch`` cannot be read, reaches beyond what kvmnull rebuilds, or does not apply."""

@@ -17,7 +17,6 @@ leaves nothing that a later run would trust.
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import hashlib
 import json
@@ -26,7 +25,7 @@ import re
 import shutil
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -34,7 +33,9 @@ from typing import Any
 from ..core import paths, process
 from ..core.errors import PackageError
 from ..core.progress import Progress
-from . import apt
+from ..core.staging import staged_folder
+from . import apt, patches
+from .patches import UserPatch
 
 DEFAULT_SERIES = "6.12"
 DEFAULT_FLAVOUR = "cloud-amd64"
@@ -227,6 +228,8 @@ class KernelTree:
     series: str
     layout: dict[str, str]  # vmlinuz, config, modules, headers: paths relative to ``path``
     suite: str | None = None  # the Debian suite whose userland built it (sid, trixie, bookworm)
+    patches: tuple[UserPatch, ...] = ()  # --patch, applied in order to the source
+    patched_source: Path | None = None  # the source with them applied (None: the cached one)
 
     @property
     def abi(self) -> str:
@@ -243,7 +246,25 @@ class KernelTree:
 
     @property
     def source(self) -> Path:
+        """The source that decides everything: the cached one, or its copy with the user's patches."""
+        return self.patched_source or self.path / "src"
+
+    @property
+    def cached_source(self) -> Path:
+        """The source as the release ships it, whatever the user's patches."""
         return self.path / "src"
+
+    @property
+    def describe(self) -> str:
+        """The target in words: the release, and the patches applied to it."""
+        if not self.patches:
+            return self.release
+        return f"{self.release} + " + ", ".join(f"{p.path.name} ({p.sha256[:12]})" for p in self.patches)
+
+    def meta(self) -> dict[str, object]:
+        """The target as outputs record it."""
+        return {"kernel": self.release, "series": self.series, "version": self.version,
+                "patches": [p.to_json() for p in self.patches]}
 
     @property
     def config(self) -> Path:
@@ -379,25 +400,6 @@ def _resolve_in(view: apt.View, target: KernelSpec, cache: Path, progress: Progr
     return dataclasses.replace(found, view=view) if found else None
 
 
-@contextlib.contextmanager
-def staged_folder(final: Path) -> Iterator[Path]:
-    """A temporary folder beside ``final`` that replaces it when the block succeeds.
-
-    On any failure (an error, Ctrl-C) the folder is removed; after a kill it stays
-    behind under a ``.tmp-`` name, which nothing reads.
-    """
-    final.parent.mkdir(parents=True, exist_ok=True)
-    work = Path(tempfile.mkdtemp(prefix=f".tmp-{final.name}-", dir=final.parent))
-    try:
-        yield work
-        if final.exists():  # an incomplete leftover without a manifest
-            shutil.rmtree(final)
-        work.rename(final)
-    except BaseException:
-        shutil.rmtree(work, ignore_errors=True)
-        raise
-
-
 def _tree(path: Path, data: dict[str, object]) -> KernelTree:
     release, version = str(data["release"]), str(data["version"])
     series = str(data.get("series") or ".".join(release.split(".")[:2]))
@@ -407,6 +409,17 @@ def _tree(path: Path, data: dict[str, object]) -> KernelTree:
     suite = data.get("suite")
     return KernelTree(path, release, version, series, {str(k): str(v) for k, v in layout.items()},
                       str(suite) if suite else None)
+
+
+def with_patches(tree: KernelTree, user: Sequence[UserPatch], progress: Progress) -> KernelTree:
+    """``tree`` whose source is a copy with ``user``'s patches applied in order (made once per
+    ordered set of patches, beside the cache entry)."""
+    if not user:
+        return tree
+    dest = tree.path.parent.parent / "patched" / tree.abi / patches.key_of(tree.abi, user)
+    headers = sorted(tree.root.glob("usr/src/linux-headers-*"))  # a header the extracted source lacks
+    source = patches.apply(tree.cached_source, headers, dest, user, progress)
+    return dataclasses.replace(tree, patches=tuple(user), patched_source=source)
 
 
 def cached_trees(cache: Path) -> list[KernelTree]:
