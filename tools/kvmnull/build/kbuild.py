@@ -18,13 +18,15 @@ import os
 import re
 import shutil
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from ..core import paths, process, pysource
 from ..core.errors import BuildError
 from ..core.progress import Progress
-from ..fetch.packages import KernelTree, staged_folder
+from ..core.staging import staged_folder
+from ..fetch.packages import KernelTree
 from ..kernel import kconfig
 from ..kernel.hooks import HookSet, load_hooks
 from . import toolchain
@@ -76,6 +78,12 @@ class BuildResult:
         return self.out / "kvm-null.ko"
 
     @property
+    def stock_kvm_ko(self) -> Path:
+        """With --patch: kvm.ko built from the patched source without kvmnull's change (upstream's
+        behaviour of the source under test)."""
+        return self.out / "kvm-stock.ko"
+
+    @property
     def provoke_ko(self) -> Path:
         return self.out / "kvmnull-provoke.ko"
 
@@ -114,10 +122,16 @@ def patched_paths(series: str) -> list[str]:
                    for m in re.finditer(r"^\+\+\+ b/(\S+)", patch.read_text(), re.M)})
 
 
-def copy_for_patching(source: Path, dest: Path, series: str) -> None:
-    """Copy what kvm.ko is built from, arch/x86/kvm and virt/kvm, and any other file the patches change."""
+def copy_for_patching(source: Path, dest: Path, series: str, changed: Sequence[str] = ()) -> None:
+    """Copy what kvm.ko is built from, arch/x86/kvm and virt/kvm, any other file the series' patches
+    change, and the headers the user's patches changed (``changed``): the copy's include folders come
+    before the headers tree's (kbuild/kvm.Kbuild)."""
     for sub in ("arch/x86/kvm", "virt/kvm"):
         shutil.copytree(source / sub, dest / sub)
+    for path in changed:
+        if (source / path).is_file() and not (dest / path).exists():
+            (dest / path).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy(source / path, dest / path)
     for path in patched_paths(series):
         if not (dest / path).exists():
             if not (source / path).is_file():
@@ -142,6 +156,8 @@ def _inputs(tree: KernelTree) -> list[Path]:
 
 def build_key(tree: KernelTree) -> str:
     digest = hashlib.sha256(tree.abi.encode())
+    for patch in tree.patches:  # the user's, in order
+        digest.update(b"patch\0" + patch.sha256.encode())
     for path in _inputs(tree):
         digest.update(str(path.relative_to(paths.data_root())).encode() + b"\0" + path.read_bytes())
     for path in pysource.closure(pysource.module_name(Path(__file__))):  # the Python a build runs
@@ -164,13 +180,19 @@ def _check_tools() -> None:
         raise BuildError("patch not found: it applies kbuild/patches/", "apt-get install patch (or run `make setup`)")
 
 
-def _apply_patches(series: str, dest: Path, log: Path, progress: Progress) -> None:
+def _apply_patches(series: str, dest: Path, log: Path, progress: Progress, offsets: bool = False) -> None:
+    """kvmnull's own patches of the series; ``offsets``: the user's patches moved their context, so an
+    offset is expected (fuzz never is)."""
     for patch in patch_files(series):
         progress.stage("build", f"applying {patch.name}")
-        argv = ["patch", "-p1", "--batch", "--forward", "-d", str(dest), "-i", str(patch)]
+        argv = ["patch", "-p1", "--batch", "--forward", "--fuzz=0", "-d", str(dest), "-i", str(patch)]
         result = process.run(argv, stage=f"applying {patch.name}", log=log, progress=progress, timeout=60,
                              error=BuildError, check=False)
-        if result.returncode != 0 or "offset" in result.output or "fuzz" in result.output:
+        if result.returncode != 0 or ("offset" in result.output and not offsets) or "fuzz" in result.output:
+            if offsets:
+                raise BuildError(f"kvmnull's {patch.name} does not apply on top of --patch:\n"
+                                 f"{result.output.strip()}", "the patch changes the lines kvmnull's check is "
+                                 f"placed at; rebase kbuild/patches/{series}/ onto it, or report the clash")
             raise BuildError(f"{patch.name} does not apply cleanly to the target source:\n{result.output.strip()}",
                              f"refresh the patch against this kernel (kbuild/patches/{series}/)")
 
@@ -206,7 +228,8 @@ def build(tree: KernelTree, progress: Progress, jobs: int | None = None, force: 
         shutil.move(log, work / "build.log")
         seconds = time.monotonic() - started
         (work / MANIFEST).write_text(json.dumps({
-            "kernel": tree.release, "key": key, "seconds": round(seconds, 1),
+            "kernel": tree.release, "key": key, "patches": [p.to_json() for p in tree.patches],
+            "seconds": round(seconds, 1),
             "kvm_null_warnings": list(warnings), "toolchain": chain.describe(),
             "kconfig_translated": config.translated,
         }, indent=2) + "\n")
@@ -217,15 +240,25 @@ def build(tree: KernelTree, progress: Progress, jobs: int | None = None, force: 
 def _build_in(work: Path, log: Path, tree: KernelTree, chain: toolchain.Toolchain, config: kconfig.KernelConfig,
               hooks: HookSet, jobs: int, progress: Progress) -> list[str]:
     src = work / "kvm-src"
+    changed = [f for p in tree.patches for f in p.files]
     progress.stage("build", "copying arch/x86/kvm and virt/kvm of the target source")
-    copy_for_patching(tree.source, src, tree.series)
-    _apply_patches(tree.series, src, log, progress)
+    copy_for_patching(tree.source, src, tree.series, changed)
+    common = ["make", "-C", str(tree.headers), f"-j{jobs}", "CONFIG_DEBUG_INFO_BTF_MODULES="]
+    if tree.patches:
+        # upstream's behaviour of the patched source: its kvm.ko without kvmnull's change
+        stock = work / "kvm-stock-src"
+        copy_for_patching(tree.source, stock, tree.series, changed)
+        stock_dir = stock / "arch" / "x86" / "kvm"
+        shutil.copy(paths.kbuild_dir() / "kvm.Kbuild", stock_dir / "Kbuild")
+        progress.stage("build", f"the patched source's own kvm.ko, for --kvm stock (-j{jobs})")
+        _make(chain, [*common, f"M={stock_dir}", "CONFIG_KVM_INTEL=", "CONFIG_KVM_AMD=",
+                      f"KCFLAGS=-fmacro-prefix-map={stock}/=", "modules"], log, progress, "building the stock kvm.ko")
+    _apply_patches(tree.series, src, log, progress, offsets=bool(tree.patches))
     kvm_dir = src / "arch" / "x86" / "kvm"
     shutil.copy(paths.kbuild_dir() / "kvm.Kbuild", kvm_dir / "Kbuild")
     for part in sorted(paths.knockout_dir().glob("*.[ch]")):  # kvm-amd's test-only knockout=
         shutil.copy(part, kvm_dir / "svm" / part.name)
 
-    common = ["make", "-C", str(tree.headers), f"-j{jobs}", "CONFIG_DEBUG_INFO_BTF_MODULES="]
     progress.stage("build", f"kvm.ko and kvm-amd.ko (-j{jobs}; kvm-intel is skipped: no VMX under TCG)")
     # __FILE__ (and so every WARN's "at FILE:LINE") reads as in an in-tree build
     _make(chain, [*common, f"M={kvm_dir}", "CONFIG_KVM_INTEL=", f"KCFLAGS=-fmacro-prefix-map={src}/=", "modules"],
@@ -261,6 +294,10 @@ def _build_in(work: Path, log: Path, tree: KernelTree, chain: toolchain.Toolchai
                         (module / "kvm-null.ko", "kvm-null.ko"),
                         (provoke / "kvmnull-provoke.ko", "kvmnull-provoke.ko")):
         _make(chain, ["strip", "--strip-debug", "-o", str(out / name), str(built)], log, progress, f"stripping {name}")
+    if tree.patches:
+        _make(chain, ["strip", "--strip-debug", "-o", str(out / "kvm-stock.ko"),
+                      str(work / "kvm-stock-src" / "arch" / "x86" / "kvm" / "kvm.ko")], log, progress,
+              "stripping the stock kvm.ko")
     shutil.copy(kvm_dir / "Module.symvers", out / "Module.symvers")
 
     progress.stage("build", "selftests and the probe (static)")
