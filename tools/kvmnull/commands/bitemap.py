@@ -83,7 +83,7 @@ def cmd_bitemap(args: argparse.Namespace) -> int:
     progress.note(f"{len(bites)} knockouts in {seconds:.0f}s, {sum(s.boots for s in sessions)} boot(s)")
     if outputs.target("--json"):
         outputs.write("--json", json.dumps({
-            "kernel": target.tree.release, "vendor": args.vendor, "kvm": args.kvm, "policy": policy.value,
+            **target.tree.meta(), "vendor": args.vendor, "kvm": args.kvm, "policy": policy.value,
             "seconds": round(seconds, 1), "boots": sum(s.boots for s in sessions),
             "control": [{"step": s.step, "result": s.result, "detail": s.detail} for s in control],
             "summary": summary, "bites": [b.to_json() for b in bites]}, indent=2) + "\n")

@@ -24,10 +24,10 @@ def cmd_build(args: argparse.Namespace) -> int:
     if args.list_hooks:
         target = load(request, progress)
         tree, hooks = target.tree, target.hooks
-        outputs.write("--json", json.dumps(hooks_json(hooks, tree.release), indent=2) + "\n")
+        outputs.write("--json", json.dumps(hooks_json(hooks, tree.meta()), indent=2) + "\n")
         out = outputs.human
         print(tabulate(hook_rows(hooks), headers=["table", "hook", "class", "line", "guard"]), file=out)
-        print(f"\n{tree.release}: {hook_summary(hooks)}", file=out)
+        print(f"\n{tree.describe}: {hook_summary(hooks)}", file=out)
         return 0
     result = build(kernel_tree(request, progress), progress, jobs=args.jobs, force=args.force)
     for warning in result.kvm_null_warnings:

@@ -88,7 +88,7 @@ def cmd_census(args: argparse.Namespace) -> int:
     for oddity in census.oddities:
         print(f"oddity: {oddity}", file=outputs.human)
     if outputs.target("--json"):
-        data = {"kernel": tree.release, "phases": list(census.phases),
+        data = {**tree.meta(), "phases": list(census.phases),
                 "hooks": [r.to_json() for r in census.rows], "oddities": list(census.oddities),
                 "bitemap": [b.to_json() for b in bites]}
         outputs.write("--json", json.dumps(data, indent=2) + "\n")

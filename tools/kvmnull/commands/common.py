@@ -15,6 +15,7 @@ from typing import Any, TextIO
 from ..core.errors import KvmnullError, UsageError
 from ..core.progress import Progress
 from ..fetch import packages
+from ..fetch.patches import read_patches
 from ..guest.scenario import Policy
 from ..kernel.facts import KernelFacts
 from ..kernel.hooks import Hook
@@ -104,6 +105,9 @@ def common_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--kernel", metavar="SERIES|ABI",
                         help=f"target kernel: a series ({packages.DEFAULT_SERIES}) or an exact ABI "
                              f"such as {packages.DEFAULT_SERIES}.117+deb12 (default: newest {packages.DEFAULT_SERIES})")
+    parser.add_argument("--patch", metavar="FILE", action="append", default=[],
+                        help="apply this patch (git format-patch, diff -u or an mbox of a series; repeatable, "
+                             "in order, without fuzz) to the kernel's KVM source before kvmnull's own changes")
     parser.add_argument("--cache", metavar="DIR", help="cache folder (default: $KVMNULL_CACHE, "
                         "else $XDG_CACHE_HOME/kvmnull, else ~/.cache/kvmnull)")
     parser.add_argument("--offline", action="store_true", help="use only what is cached; ask apt nothing")
@@ -157,7 +161,8 @@ def policies_of(args: argparse.Namespace, default: Sequence[Policy]) -> tuple[Po
 def kernel_request(args: argparse.Namespace, kernel: str | None = None) -> KernelRequest:
     """The kernel ``--kernel`` (or ``kernel``) names, validated: a bad one is an error before anything slow."""
     return KernelRequest(packages.KernelSpec.parse(kernel if kernel is not None else args.kernel),
-                         packages.cache_root(args.cache), bool(getattr(args, "offline", False)))
+                         packages.cache_root(args.cache), bool(getattr(args, "offline", False)),
+                         read_patches(getattr(args, "patch", None) or ()))
 
 
 def guest_request(args: argparse.Namespace, policies: Sequence[Policy] = (Policy.REFUSE,)) -> GuestRequest:

@@ -169,7 +169,7 @@ def one_matrix(args: argparse.Namespace, guest: GuestRequest, progress: Progress
     verdicts = judge((r.scenario, observation_of(r, hooks, args.verbose)) for r in runs)
     boots = sum(s.boots for s in sessions)
     meta = {
-        "kernel": tree.release, "accel": accel, "qemu": qemu_version(), "seconds": round(seconds, 1),
+        **tree.meta(), "accel": accel, "qemu": qemu_version(), "seconds": round(seconds, 1),
         "boots": boots, "guests": args.guests, "logs": [str(s.log_path) for s in sessions], "shuffle": args.shuffle,
         "policies": [p.value for p in policies],
         # who ran what, and in which order (the seed alone does not say, with several guests)

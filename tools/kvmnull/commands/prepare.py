@@ -14,6 +14,7 @@ from ..build.kbuild import BuildResult, build
 from ..core.progress import Progress
 from ..core.runs import create_run_folder
 from ..fetch import packages
+from ..fetch.patches import UserPatch
 from ..guest.qemu import Accel, GuestConfig, choose_accel, qemu_version
 from ..guest.scenario import GuestSession, Policy, initramfs_for
 from ..initramfs.archive import busybox_path
@@ -30,6 +31,7 @@ class KernelRequest:
     spec: packages.KernelSpec
     cache: Path
     offline: bool = False
+    patches: tuple[UserPatch, ...] = ()  # --patch, read and checked, applied in order to the source
 
 
 @dataclass(frozen=True)
@@ -68,15 +70,17 @@ class Prepared:
         return self.target.hooks
 
     def meta(self) -> dict[str, object]:
-        return {"kernel": self.tree.release, "accel": self.config.accel.value, "qemu": qemu_version()}
+        return {**self.tree.meta(), "accel": self.config.accel.value, "qemu": qemu_version()}
 
     def session(self, name: str, progress: Progress, scenario_timeout: float = 60.0) -> GuestSession:
         return GuestSession(self.config, self.log_dir / f"{name}.console.log", progress, scenario_timeout)
 
 
 def kernel_tree(request: KernelRequest, progress: Progress) -> packages.KernelTree:
-    """The cache entry of the requested kernel, fetched if missing (unless offline)."""
-    return packages.fetch(request.spec, request.cache, progress, offline=request.offline)
+    """The cache entry of the requested kernel, fetched if missing (unless offline), with the request's
+    patches applied to a copy of its source."""
+    tree = packages.fetch(request.spec, request.cache, progress, offline=request.offline)
+    return packages.with_patches(tree, request.patches, progress)
 
 
 def load(request: KernelRequest, progress: Progress) -> KernelFacts:
@@ -87,7 +91,11 @@ def load(request: KernelRequest, progress: Progress) -> KernelFacts:
 def prepare(request: GuestRequest, progress: Progress, target: KernelFacts, stock: bool = False) -> Prepared:
     """Build, make the initramfs (with the image's own kvm.ko when ``stock``), pick the accelerator."""
     built = build(target.tree, progress)
-    kvm = target.tree.module_file("kernel/arch/x86/kvm/kvm") if stock else None
+    # "stock" is upstream's behaviour of the source under test: with --patch, a kvm.ko built from the
+    # patched source without kvmnull's change (the image's own lacks the patch)
+    kvm = None
+    if stock:
+        kvm = built.stock_kvm_ko if target.tree.patches else target.tree.module_file("kernel/arch/x86/kvm/kvm")
     initrd = initramfs_for(built, busybox_path(), built.path / ("initramfs-stock.cpio" if stock else "initramfs.cpio"),
                            kvm)
     base = GuestConfig(target.tree.vmlinuz, initrd, Accel.TCG, timeout_multiplier=request.timeout_multiplier)

@@ -10,9 +10,10 @@ def hook_rows(hooks: HookSet) -> list[list[str]]:
             for h in hooks.hooks]
 
 
-def hooks_json(hooks: HookSet, release: str) -> dict[str, object]:
+def hooks_json(hooks: HookSet, target: dict[str, object]) -> dict[str, object]:
+    """``target``: the kernel (and patches) as outputs record it."""
     return {
-        "kernel": release,
+        **target,
         "hooks": [
             {"table": h.table.value, "hook": h.name, "class": h.hook_class.value, "header_line": h.header_line,
              "guard": h.guard, "return_type": h.declaration.return_type,
