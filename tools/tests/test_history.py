@@ -134,7 +134,9 @@ def test_the_teaching_history_is_what_the_stated_command_makes(trees: dict[str, 
     ("6.12,6.1", "is not oldest first"),
     ("6.1,6.1", "names a series twice"),
     ("6.1,", "at least two kernels"),
-    ("6.1,6.5", "no kvm.ko patches for series 6.5"),
+    ("5.4,6.1", "series 5.4 is older than 6.1"),
+    # a series without its own patches is a target (the nearest series' are used); offline, it must be cached
+    ("6.1,6.5", "--offline: no cached kernel 6.5.*-cloud-amd64"),
 ])
 def test_bad_kernel_lists_are_named(kernels: str, message: str, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["census", "-q", "--offline", "--kernel", kernels]) == 2

@@ -29,7 +29,7 @@ from ..core.staging import staged_folder
 from ..fetch.packages import KernelTree
 from ..kernel import kconfig
 from ..kernel.hooks import HookSet, load_hooks
-from . import toolchain
+from . import kvmchange, toolchain
 from .stubgen import read_facts, write_header
 
 MANIFEST = "build.json"
@@ -109,11 +109,34 @@ class BuildResult:
 
 
 def patch_files(series: str) -> list[Path]:
+    """kvmnull's hand-written patches of ``series``; none: the change is generated (:mod:`.kvmchange`)."""
     folder = paths.patches_dir() / series
-    patches = sorted(folder.glob("*.patch")) if folder.is_dir() else []
-    if not patches:
-        raise BuildError(f"no patches in {folder}", "a series needs at least the missing_hook patch")
-    return patches
+    return sorted(folder.glob("*.patch")) if folder.is_dir() else []
+
+
+# what kvmnull's change must leave in the built modules: its parameters
+MISSING_HOOK_PARAM = b"parm=missing_hook:"
+KNOCKOUT_PARAM = b"parm=knockout:"
+# how the check names a table in its calls (kbuild/patches/*/0001): one per table the kernel classifies
+CHECK_CALL = 'kvm_check_hook(&check, "{struct}"'
+
+
+def verify(kvm_ko: Path, kvm_amd_ko: Path, x86_c: Path, hooks: HookSet, series: str) -> None:
+    """The built kvm.ko has missing_hook= and checks every table the kernel classifies, and kvm-amd.ko
+    has knockout=: an error naming what is missing, never a silently unchanged module."""
+    missing = []
+    if MISSING_HOOK_PARAM not in kvm_ko.read_bytes():
+        missing.append("kvm.ko has no missing_hook= parameter")
+    if KNOCKOUT_PARAM not in kvm_amd_ko.read_bytes():
+        missing.append("kvm-amd.ko has no knockout= parameter")
+    text = x86_c.read_text(errors="replace")
+    for table in dict.fromkeys(h.table for h in hooks.classified()):
+        if CHECK_CALL.format(struct=table.facts.struct) not in text:
+            missing.append(f"x86.c's check does not cover {table.facts.struct} ({table.facts.label})")
+    if missing:
+        how = f"kbuild/patches/{series}/" if patch_files(series) else "the generated change"
+        raise BuildError(f"kvmnull's change did not take on {series} ({how}): " + "; ".join(missing),
+                         "fix the change for this kernel (kbuild/patches/<series>/ or build/kvmchange.py)")
 
 
 def patched_paths(series: str) -> list[str]:
@@ -145,6 +168,7 @@ def _inputs(tree: KernelTree) -> list[Path]:
     """Every file that shapes a build: patches, C, Kbuild files, and the Python that drives it."""
     return [
         *patch_files(tree.series),
+        *sorted((paths.kbuild_dir() / "check").glob("*.c")),  # the generated change's C
         paths.kbuild_dir() / "kvm.Kbuild",
         *sorted(paths.knockout_dir().glob("*.[ch]")),
         *sorted(paths.module_dir().glob("*.[ch]")),
@@ -182,10 +206,12 @@ def _check_tools() -> None:
 
 def _apply_patches(series: str, dest: Path, log: Path, progress: Progress, offsets: bool = False) -> None:
     """kvmnull's own patches of the series; ``offsets``: the user's patches moved their context, so an
-    offset is expected (fuzz never is)."""
+    offset is expected (fuzz never is).  A series without its own patches gets the nearest series',
+    offsets and fuzz allowed: :func:`verify` then checks what they made."""
     for patch in patch_files(series):
-        progress.stage("build", f"applying {patch.name}")
-        argv = ["patch", "-p1", "--batch", "--forward", "--fuzz=0", "-d", str(dest), "-i", str(patch)]
+        progress.stage("build", f"applying {series}/{patch.name}")
+        argv = ["patch", "-p1", "--batch", "--forward", "--fuzz=0", "--no-backup-if-mismatch",
+                "-d", str(dest), "-i", str(patch)]
         result = process.run(argv, stage=f"applying {patch.name}", log=log, progress=progress, timeout=60,
                              error=BuildError, check=False)
         if result.returncode != 0 or ("offset" in result.output and not offsets) or "fuzz" in result.output:
@@ -253,7 +279,13 @@ def _build_in(work: Path, log: Path, tree: KernelTree, chain: toolchain.Toolchai
         progress.stage("build", f"the patched source's own kvm.ko, for --kvm stock (-j{jobs})")
         _make(chain, [*common, f"M={stock_dir}", "CONFIG_KVM_INTEL=", "CONFIG_KVM_AMD=",
                       f"KCFLAGS=-fmacro-prefix-map={stock}/=", "modules"], log, progress, "building the stock kvm.ko")
-    _apply_patches(tree.series, src, log, progress, offsets=bool(tree.patches))
+    if patch_files(tree.series):
+        _apply_patches(tree.series, src, log, progress, offsets=bool(tree.patches))
+    else:
+        progress.note(f"{tree.series} has no kbuild/patches/{tree.series}/: generating kvmnull's change from its "
+                      "own source")
+        for edit in kvmchange.change_kvm(src, tree.source, hooks):
+            progress.stage("build", f"kvmnull's change: {edit.file}, {edit.anchor}")
     kvm_dir = src / "arch" / "x86" / "kvm"
     shutil.copy(paths.kbuild_dir() / "kvm.Kbuild", kvm_dir / "Kbuild")
     for part in sorted(paths.knockout_dir().glob("*.[ch]")):  # kvm-amd's test-only knockout=
@@ -294,6 +326,7 @@ def _build_in(work: Path, log: Path, tree: KernelTree, chain: toolchain.Toolchai
                         (module / "kvm-null.ko", "kvm-null.ko"),
                         (provoke / "kvmnull-provoke.ko", "kvmnull-provoke.ko")):
         _make(chain, ["strip", "--strip-debug", "-o", str(out / name), str(built)], log, progress, f"stripping {name}")
+    verify(out / "kvm.ko", out / "kvm-amd.ko", kvm_dir / "x86.c", hooks, tree.series)
     if tree.patches:
         _make(chain, ["strip", "--strip-debug", "-o", str(out / "kvm-stock.ko"),
                       str(work / "kvm-stock-src" / "arch" / "x86" / "kvm" / "kvm.ko")], log, progress,
