@@ -98,7 +98,7 @@ def by_policy(verdicts: Sequence[Verdict]) -> str:
             seen = sorted({v.observation.outcome.value for v in members})
             row.append(f"{'/'.join(seen) or '-'} ({sum(v.passed for v in members)}/{len(members)})")
         rows.append(row)
-    headers = ["table", "class", *(f"{p} (kvm.ko as Debian ships it)" if p == "upstream" else f"patched, {p}"
+    headers = ["table", "class", *(f"{p} (kvm.ko without kvmnull's change)" if p == "upstream" else f"patched, {p}"
                                    for p in policies)]
     return tabulate(rows, headers=headers, disable_numparse=True)
 
