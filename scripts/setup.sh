@@ -8,7 +8,9 @@ cd "$(dirname "$0")/.."
 
 # debootstrap: the userland of a kernel the host cannot build for (7.3: trixie's gcc-14 and glibc)
 # the shellcheck package: `make lint` runs it on the shell scripts, the guest's among them
-PACKAGES=(qemu-system-x86 busybox-static kmod gcc-12 make patch xz-utils binutils libc6-dev python3-venv debootstrap shellcheck)
+# coccinelle: spatch, which `kvmnull lint` reads kvm.ko's control flow with
+PACKAGES=(qemu-system-x86 busybox-static kmod gcc-12 make patch xz-utils binutils libc6-dev python3-venv debootstrap shellcheck
+	coccinelle)
 PYTHON=${PYTHON:-python3}
 
 missing=()
