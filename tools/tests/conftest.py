@@ -9,6 +9,11 @@ Two kinds of kernel data:
 * ``tree``, ``config``, ``hooks``: the newest default target in the cache
   (fetched by `make test`), for what must work on whatever is current.
 
+``built`` (the modules built for ``tree``) and ``guest_config`` (a one-CPU TCG
+guest booting them) serve the integration modules, ``test_integration_*.py``:
+session-scoped, so the build and the guest's initramfs are made once a run
+however many of those modules run.
+
 A fixture that reads the kernel cache is decorated with :func:`reads_cache`:
 every test that uses it, directly or through another fixture, is marked
 ``cache``, so `make unit` (``-m "not cache"``) runs without a kernel cache.
@@ -22,8 +27,12 @@ from typing import TypeVar
 
 import pytest
 
+from kvmnull.build.kbuild import BuildResult, build
+from kvmnull.commands.prepare import busybox_path
 from kvmnull.core.progress import Progress
 from kvmnull.fetch import packages
+from kvmnull.guest.qemu import Accel, GuestConfig
+from kvmnull.guest.scenario import initramfs_for
 from kvmnull.kernel import kconfig
 from kvmnull.kernel.hooks import HookSet, load_hooks
 
@@ -75,6 +84,18 @@ def config(tree: packages.KernelTree) -> kconfig.KernelConfig:
 @pytest.fixture(scope="session")
 def hooks(tree: packages.KernelTree, config: kconfig.KernelConfig) -> HookSet:
     return load_hooks(tree.source, config.evaluator())
+
+
+@pytest.fixture(scope="session")
+def built(tree: packages.KernelTree) -> BuildResult:
+    return build(tree, Progress(quiet=True))
+
+
+@pytest.fixture(scope="session")
+def guest_config(built: BuildResult, tree: packages.KernelTree,
+                 tmp_path_factory: pytest.TempPathFactory) -> GuestConfig:
+    initrd = initramfs_for(built, busybox_path(), tmp_path_factory.mktemp("guest") / "initrd.cpio")
+    return GuestConfig(tree.vmlinuz, initrd, Accel.TCG, cpus=1)
 
 
 def log(name: str) -> str:
