@@ -141,9 +141,10 @@ def test_json_on_standard_output_puts_the_table_on_standard_error(tree: KernelTr
 
 
 # what README's "Every command ..." paragraph promises
-COMMON = {"-v", "-q", "--kernel", "--cache", "--offline"}
+COMMON = {"-v", "-q", "--kernel", "--patch", "--cache", "--offline"}
 PROMISED = {
-    "fetch": COMMON, "build": COMMON, "run": COMMON, "census": COMMON, "lint": COMMON, "bitemap": COMMON,
+    "fetch": COMMON, "build": COMMON, "run": COMMON, "census": COMMON, "lint": COMMON, "review": COMMON,
+    "bitemap": COMMON,
     "matrix": COMMON, "selftest": COMMON,
     "kernels": {"-v", "--cache", "--offline"},  # it lists every series
     "evidence": {"-v", "--kernel", "--cache"},  # it prints no progress
@@ -158,11 +159,11 @@ def test_every_command_takes_the_options_the_readme_names() -> None:
     for name, command in sub.choices.items():
         options = {o for action in command._actions for o in action.option_strings}
         assert PROMISED[name] <= options, (name, PROMISED[name] - options)
-        guest = name in ("run", "census", "bitemap", "matrix", "selftest")
+        guest = name in ("run", "census", "review", "bitemap", "matrix", "selftest")
         assert (options >= GUEST) == guest, name
     readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
-    assert "Every command that works on one kernel (`fetch`, `build`, `run`, `census`, `lint`, `bitemap`, " \
-           "`matrix`, `selftest`) takes `-v`" in " ".join(readme.split())
+    assert "Every command that works on one kernel (`fetch`, `build`, `run`, `census`, `lint`, `review`, " \
+           "`bitemap`, `matrix`, `selftest`) takes `-v`" in " ".join(readme.split())
 
 
 def test_unsupported_series(capsys: pytest.CaptureFixture[str]) -> None:

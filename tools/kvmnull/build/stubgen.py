@@ -166,7 +166,8 @@ _CLASS_ENUM = {
 }
 
 
-def _stub(hook: Hook) -> list[str]:
+def stub(hook: Hook) -> list[str]:
+    """kvm-null's stub of one hook: it counts its calls, then runs an implementation if one is given."""
     decl: Declaration = hook.declaration
     table = hook.table.value
     params = ", ".join(p.c for p in decl.params) or "void"
@@ -230,7 +231,7 @@ def generate(hooks: HookSet, kernel: str) -> str:
         ]
         out += ["};", ""]
         for hook in members:
-            out += _stub(hook)
+            out += stub(hook)
         out += [f"#define KVM_NULL_{upper}_OPS \\"]
         out += [f"\t.{h.name} = kvm_null_{table.value}_{h.name}, \\" for h in members]
         out += ["", ""]

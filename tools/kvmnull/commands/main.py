@@ -9,10 +9,10 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from ..core.errors import KvmnullError
-from . import bitemap, build, census, evidence, fetch, kernels, lint, matrix, run, selftest, stubs
+from . import bitemap, build, census, evidence, fetch, kernels, lint, matrix, review, run, selftest, stubs
 
 # in the order `kvmnull --help` lists them
-COMMANDS = (fetch, kernels, build, stubs, run, evidence, census, lint, bitemap, matrix, selftest)
+COMMANDS = (fetch, kernels, build, stubs, run, evidence, census, lint, review, bitemap, matrix, selftest)
 
 
 def parser() -> argparse.ArgumentParser:
