@@ -203,25 +203,42 @@ def parsable(text: str) -> str:
 
 def run_spatch(cocci: str, source: Path, files: Sequence[str], cache: Path, progress: Progress,
                what: str) -> list[Fact]:
-    """The facts ``cocci`` prints over ``files`` (relative to ``source``), from ``cache`` when the same
-    spatch ran the same semantic patch on the same files before.  The generated .cocci, and the
-    copies of files spatch reads rewritten (:func:`parsable`), live in a temporary folder."""
+    """The facts ``cocci`` prints over ``files`` (relative to ``source``), in the files' order.  Each
+    file's facts are kept in ``cache`` under the spatch, the semantic patch and that file's text, so that
+    after a patch only the files it changed are parsed again.  The generated .cocci, and the copies of
+    files spatch reads rewritten (:func:`parsable`), live in a temporary folder."""
     if not files:
         return []
     texts = {f: (source / f).read_bytes() for f in files}
     rewritten = {f: parsable(t.decode(errors="surrogateescape")).encode(errors="surrogateescape")
                  for f, t in texts.items()}
-    key = _digest(spatch_version().encode(), cocci.encode(),
-                  *(f.encode() + b"\0" + rewritten[f] for f in files))
-    memo = cache / f"lint-{key}.json"
-    try:
-        return [Fact(str(what_), tuple(fields)) for what_, *fields in json.loads(memo.read_text())]
-    except FileNotFoundError:
-        pass
-    except (OSError, ValueError, TypeError) as exc:
-        progress.note(f"ignoring damaged {memo.name}: {exc}")
+    version = spatch_version().encode()
+    keys = {f: _digest(version, cocci.encode(), f.encode() + b"\0" + rewritten[f]) for f in files}
+    memos = {f: cache / f"lint-{keys[f]}.json" for f in files}
+    found: dict[str, list[Fact]] = {}
+    for f, memo in memos.items():
+        try:
+            found[f] = [Fact(str(what_), tuple(fields)) for what_, *fields in json.loads(memo.read_text())]
+        except FileNotFoundError:
+            pass
+        except (OSError, ValueError, TypeError) as exc:
+            progress.note(f"ignoring damaged {memo.name}: {exc}")
+    missing = [f for f in files if f not in found]
+    if missing:
+        for f, facts in _spatch(cocci, source, missing, texts, rewritten, cache, progress, what).items():
+            found[f] = facts
+            with tempfile.NamedTemporaryFile("w", dir=cache, prefix=f".{memos[f].name}.", delete=False) as out:
+                json.dump([[fact.what, *fact.fields] for fact in facts], out)
+            os.replace(out.name, memos[f])
+    return [fact for f in files for fact in found[f]]
+
+
+def _spatch(cocci: str, source: Path, files: Sequence[str], texts: dict[str, bytes], rewritten: dict[str, bytes],
+            cache: Path, progress: Progress, what: str) -> dict[str, list[Fact]]:
+    """One spatch run over ``files``: each file's facts (a fact belongs to the file it names)."""
     progress.stage("lint", f"{what}: spatch over {len(files)} files")
     cache.mkdir(parents=True, exist_ok=True)
+    facts: dict[str, list[Fact]] = {f: [] for f in files}
     with tempfile.TemporaryDirectory(prefix="kvmnull-lint-") as tmp:
         patch = Path(tmp) / f"{what}.cocci"
         patch.write_text(cocci)
@@ -238,22 +255,23 @@ def run_spatch(cocci: str, source: Path, files: Sequence[str], cache: Path, prog
                            stage=f"lint {what}", log=cache / "lint-spatch.log", progress=progress, timeout=600,
                            error=ParseError, remedy=SPATCH_REMEDY)
         roots = [str(r.resolve()).rstrip("/") + "/" for r in (copies, source)]
-        facts = []
         for line in done.output.splitlines():
             if not line.startswith("KVMNULL|"):
                 continue
             what_, *fields = line.split("|")[1:]
-            # the FILE field comes first where there is one: relative to the kernel's root
-            if fields and fields[0].startswith("/"):
-                resolved = str(Path(fields[0]).resolve())
-                for root in roots:
-                    if resolved.startswith(root):
-                        fields[0] = resolved.removeprefix(root)
-                        break
-            facts.append(Fact(what_, tuple(fields)))
-    with tempfile.NamedTemporaryFile("w", dir=cache, prefix=f".{memo.name}.", delete=False) as out:
-        json.dump([[f.what, *f.fields] for f in facts], out)
-    os.replace(out.name, memo)
+            # every FILE field relative to the kernel's root
+            for index, field in enumerate(fields):
+                if field.startswith("/"):
+                    resolved = str(Path(field).resolve())
+                    for root in roots:
+                        if resolved.startswith(root):
+                            fields[index] = resolved.removeprefix(root)
+                            break
+            owner = next((field for field in fields if field in facts), None)
+            if owner is None:
+                raise ParseError(f"lint {what}: spatch printed a fact that names no file it read: {line}",
+                                 "report this: kbuild/coccinelle/ prints a file with every fact")
+            facts[owner].append(Fact(what_, tuple(fields)))
     return facts
 
 
