@@ -166,7 +166,7 @@ def _bite_line(b: dict[str, object]) -> str:
 
 def text(r: Review) -> str:
     """The plain-text summary: no line wider than 80 columns."""
-    out = [f"kvmnull review of {r.target}"[:WIDTH], ""]
+    out = [*_wrap(f"kvmnull review of {r.target}", ""), ""]
     out.append("Contract change:")
     out += [line for c in r.changes for line in _wrap(c.text)] or ["  none: no hook added, removed or reclassified"]
     out += ["", "Lint findings the patch introduces:"]
