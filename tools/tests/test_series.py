@@ -1,6 +1,6 @@
 """Every series besides the default: golden values on captured headers, and the real thing in a guest.
 
-The default series (6.12) is covered in depth by test_integration.py; here each
+The default series (6.12) is covered in depth by the test_integration_*.py modules; here each
 other supported series gets its build, its hook list, one scenario per outcome
 under both policies, and the selftests.
 """
