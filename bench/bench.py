@@ -171,6 +171,9 @@ def main() -> int:
     from titles import section as titles_section  # bench/titles.py: report titles against syzbot's
 
     lines += ["", *titles_section()]
+    from patches import section as patches_section  # bench/patches.py: a patch on a cached kernel
+
+    lines += ["", *patches_section("7.3")]
     Path(args.out).write_text("\n".join(lines))
     print("\n".join(lines))
     return 0
