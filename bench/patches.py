@@ -33,6 +33,8 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "tools"))
+from titles import write  # noqa: E402  (bench/titles.py: one way to rewrite a section)
+
 from kvmnull.commands.prepare import GuestRequest, KernelRequest, load, prepare  # noqa: E402
 from kvmnull.core.progress import Progress  # noqa: E402
 from kvmnull.fetch import packages  # noqa: E402
@@ -117,16 +119,6 @@ def section(series: str) -> list[str]:
         GOALS,
         "",
     ]
-
-
-def write(out: Path, lines: list[str]) -> None:
-    """Replace (or add) this section of ``out``, leaving the rest of it as it is."""
-    text = out.read_text() if out.exists() else "# Performance\n"
-    start = text.find(HEADING)
-    if start >= 0:
-        end = text.find("\n## ", start + len(HEADING))
-        text = text[:start] + text[end + 1:] if end >= 0 else text[:start]
-    out.write_text(text.rstrip("\n") + "\n\n" + "\n".join(lines))
 
 
 def main() -> int:

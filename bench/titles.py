@@ -116,11 +116,13 @@ def section(corpus: Path = CORPUS) -> list[str]:
 
 
 def write(out: Path, lines: list[str]) -> None:
-    """Replace (or add) the titles section of ``out``, leaving the rest of it as it is."""
+    """Replace (or add) the section ``lines`` make (its heading is their first line) in ``out``, leaving
+    the rest of it as it is; bench/patches.py writes its own section with it too."""
+    heading = lines[0]
     text = out.read_text() if out.exists() else "# Performance\n"
-    start = text.find(HEADING)
+    start = text.find(heading)
     if start >= 0:
-        end = text.find("\n## ", start + len(HEADING))
+        end = text.find("\n## ", start + len(heading))
         text = text[:start] + text[end + 1:] if end >= 0 else text[:start]
     out.write_text(text.rstrip("\n") + "\n\n" + "\n".join(lines))
 
