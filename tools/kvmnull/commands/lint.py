@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import argparse
 import json
+from pathlib import Path
 
 from tabulate import tabulate
 
+from ..core.errors import UsageError
 from ..kernel.hooks import HookClass
+from ..report.documents import replace_section
 from ..verdict import census as cz
 from ..verdict import lint as lz
 from .common import (
@@ -40,11 +43,18 @@ def cmd_lint(args: argparse.Namespace) -> int:
     for line in lz.lines(result):
         print(line, file=out)
     print("\n" + tabulate(lz.rows(result), headers=lz.HEADERS, disable_numparse=True), file=out)
-    counts = {s: sum(1 for site in result.sites if site.severity is s) for s in lz.Severity}
-    print(f"\n{tree.release}: {len(result.sites)} calls of {len(result.hooks)} hooks: "
-          f"{counts[lz.Severity.ERROR]} errors, {counts[lz.Severity.WARNING]} warnings "
-          f"(+{len(result.remarks)} remarks)", file=out)
+    print(f"\n{lz.summary(result, tree.release)} (+{len(result.remarks)} remarks)", file=out)
     outputs.write("--json", json.dumps(lz.to_json(result, tree.release), indent=2) + "\n")
+    if args.update_doc:
+        if args.hooks or tree.patches:
+            raise UsageError("--update-doc writes the lint of a whole released kernel",
+                             "drop --hooks and --patch when updating the docs")
+        path = Path(args.update_doc)
+        table = tabulate(lz.finding_rows(result), headers=lz.FINDING_HEADERS, tablefmt="github",
+                         disable_numparse=True)
+        body = f"Linux {lz.summary(result, tree.release)}.\n\n{table}\n"
+        path.write_text(replace_section(path.read_text(), f"lint-{tree.series}", body))
+        progress.note(f"updated lint-{tree.series} in {path}")
     if args.fail_on and result.worst().rank >= FAIL_ON[args.fail_on].rank:
         return 1
     return 0
@@ -57,6 +67,8 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     parser.add_argument("--hooks", metavar="HOOKS", type=hook_selection("--hooks"),
                         help=f"lint only these hooks (default: every hook of every table): {HOOKS_HELP}")
     parser.add_argument("--json", metavar="FILE", help="write every hook with its classified calls as JSON")
+    parser.add_argument("--update-doc", metavar="FILE",
+                        help="replace the <!-- kvmnull:lint-SERIES --> section with the warnings and errors")
     parser.add_argument("--fail-on", choices=tuple(FAIL_ON),
                         help="exit 1 when a finding is this severe or worse (default: exit 0)")
     parser.epilog = STDOUT_EPILOG

@@ -1007,3 +1007,17 @@ def rows(result: Lint) -> list[list[str]]:
 
 
 HEADERS = ["table", "hook", "class", "returns", "calls", "kinds", "worst"]
+FINDING_HEADERS = ["severity", "hook", "class", "kind", "call site"]
+
+
+def finding_rows(result: Lint) -> list[list[str]]:
+    """One row per call that is a warning or an error, in the source's order: what the docs show."""
+    return [[s.severity.value, s.hook.key, s.hook.hook_class.value, s.kind.value,
+             f"{s.function}() ({s.file}:{s.line})"] for s in result.sites if s.severity is not Severity.FINE]
+
+
+def summary(result: Lint, release: str) -> str:
+    """``RELEASE: N calls of M hooks: E errors, W warnings``."""
+    counts = {s: sum(1 for site in result.sites if site.severity is s) for s in Severity}
+    return (f"{release}: {len(result.sites)} calls of {len(result.hooks)} hooks: "
+            f"{counts[Severity.ERROR]} errors, {counts[Severity.WARNING]} warnings")
