@@ -64,5 +64,6 @@ def test_patch_applies_cleanly_to_pristine_source(tree: KernelTree, tmp_path: Pa
     for patch in patch_files(tree.series):
         result = subprocess.run(["patch", "-p1", "--dry-run", "--batch", "-d", str(tmp_path), "-i", str(patch)],
                                 capture_output=True, text=True)
+        # a later point release may move the lines (an offset); fuzz would mean the context changed
         assert result.returncode == 0, result.stdout
-        assert "offset" not in result.stdout and "fuzz" not in result.stdout, result.stdout
+        assert "fuzz" not in result.stdout, result.stdout

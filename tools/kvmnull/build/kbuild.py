@@ -204,23 +204,22 @@ def _check_tools() -> None:
         raise BuildError("patch not found: it applies kbuild/patches/", "apt-get install patch (or run `make setup`)")
 
 
-def _apply_patches(series: str, dest: Path, log: Path, progress: Progress, offsets: bool = False) -> None:
-    """kvmnull's own patches of the series; ``offsets``: the user's patches moved their context, so an
-    offset is expected (fuzz never is).  A series without its own patches gets the nearest series',
-    offsets and fuzz allowed: :func:`verify` then checks what they made."""
+def _apply_patches(series: str, dest: Path, log: Path, progress: Progress) -> None:
+    """kvmnull's own patches of the series.  An offset is fine (a new point release, or the user's
+    --patch, moves lines) and is noted; fuzz or a failed hunk is an error, which the caller answers by
+    generating the change instead."""
     for patch in patch_files(series):
         progress.stage("build", f"applying {series}/{patch.name}")
         argv = ["patch", "-p1", "--batch", "--forward", "--fuzz=0", "--no-backup-if-mismatch",
                 "-d", str(dest), "-i", str(patch)]
         result = process.run(argv, stage=f"applying {patch.name}", log=log, progress=progress, timeout=60,
                              error=BuildError, check=False)
-        if result.returncode != 0 or ("offset" in result.output and not offsets) or "fuzz" in result.output:
-            if offsets:
-                raise BuildError(f"kvmnull's {patch.name} does not apply on top of --patch:\n"
-                                 f"{result.output.strip()}", "the patch changes the lines kvmnull's check is "
-                                 f"placed at; rebase kbuild/patches/{series}/ onto it, or report the clash")
-            raise BuildError(f"{patch.name} does not apply cleanly to the target source:\n{result.output.strip()}",
-                             f"refresh the patch against this kernel (kbuild/patches/{series}/)")
+        if result.returncode != 0 or "fuzz" in result.output:
+            raise BuildError(f"{patch.name} does not apply to the target source:\n{result.output.strip()}",
+                             f"refresh kbuild/patches/{series}/ against this kernel")
+        for line in result.output.splitlines():
+            if "offset" in line:
+                progress.note(f"{patch.name}: {line.strip()}")
 
 
 def build(tree: KernelTree, progress: Progress, jobs: int | None = None, force: bool = False) -> BuildResult:
@@ -279,11 +278,23 @@ def _build_in(work: Path, log: Path, tree: KernelTree, chain: toolchain.Toolchai
         progress.stage("build", f"the patched source's own kvm.ko, for --kvm stock (-j{jobs})")
         _make(chain, [*common, f"M={stock_dir}", "CONFIG_KVM_INTEL=", "CONFIG_KVM_AMD=",
                       f"KCFLAGS=-fmacro-prefix-map={stock}/=", "modules"], log, progress, "building the stock kvm.ko")
-    if patch_files(tree.series):
-        _apply_patches(tree.series, src, log, progress, offsets=bool(tree.patches))
-    else:
+    generate = not patch_files(tree.series)
+    if generate:
         progress.note(f"{tree.series} has no kbuild/patches/{tree.series}/: generating kvmnull's change from its "
                       "own source")
+    else:
+        try:
+            _apply_patches(tree.series, src, log, progress)
+        except BuildError as exc:
+            # the release (or the user's --patch) moved what the series' patch expects: the change is made
+            # from the source instead, on a fresh copy, and verified like any other
+            why = exc.message.splitlines()[0]
+            progress.note(f"kbuild/patches/{tree.series}/ does not apply to {tree.describe} ({why}): generating "
+                          "kvmnull's change from its own source instead")
+            shutil.rmtree(src)
+            copy_for_patching(tree.source, src, tree.series, changed)
+            generate = True
+    if generate:
         for edit in kvmchange.change_kvm(src, tree.source, hooks):
             progress.stage("build", f"kvmnull's change: {edit.file}, {edit.anchor}")
     kvm_dir = src / "arch" / "x86" / "kvm"
