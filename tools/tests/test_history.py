@@ -7,6 +7,7 @@ The expected values come from reading those sources: the ops headers, the vendor
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -141,3 +142,20 @@ def test_the_teaching_history_is_what_the_stated_command_makes(trees: dict[str, 
 def test_bad_kernel_lists_are_named(kernels: str, message: str, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["census", "-q", "--offline", "--kernel", kernels]) == 2
     assert message in capsys.readouterr().err
+
+
+@pytest.mark.skipif(shutil.which("spatch") is None, reason="Coccinelle's spatch is not installed")
+def test_the_lint_verdict_of_each_series_beside_its_class(trees: dict[str, packages.KernelTree],
+                                                          tmp_path: Path) -> None:
+    # pi_update_irte: optional through 6.12, its three callers in x86.c (kvm_arch_irq_bypass_add_producer,
+    # _del_producer, kvm_arch_update_irqfd_routing) use its value with nothing in front; mandatory in 7.3
+    out = tmp_path / "history.json"
+    assert main(["census", "-q", "--offline", "--kernel", ",".join(SERIES), "--lint", "--json", str(out)]) == 0
+    series = lineage(json.loads(out.read_text()), "pi_update_irte")["series"]
+    assert [(series[s]["class"], series[s]["lint"]) for s in SERIES] == [
+        ("optional", "error: nothing 3"), ("optional", "error: nothing 3"), ("mandatory", "fine")]
+
+
+def test_lint_needs_several_kernels(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["census", "-q", "--offline", "--lint"]) == 2
+    assert "for one kernel, run `kvmnull lint`" in capsys.readouterr().err

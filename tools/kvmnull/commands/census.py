@@ -19,6 +19,7 @@ from ..kernel.hooks import Hook, HookClass
 from ..report.documents import replace_section
 from ..verdict import census as cz
 from ..verdict import history as hz
+from ..verdict import lint as lz
 from .common import (
     HOOKS_HELP,
     STDOUT_EPILOG,
@@ -63,6 +64,9 @@ def cmd_census(args: argparse.Namespace) -> int:
         return cmd_history(args)
     progress = Progress(verbose=args.verbose, quiet=args.quiet)
     outputs = Outputs.of(args, "json")
+    if args.lint:
+        raise UsageError("--lint adds each series' lint verdict to a history of several kernels (--kernel A,B)",
+                         "for one kernel, run `kvmnull lint`")
     if args.hooks and not args.bitemap:
         raise UsageError(f"--hooks {args.hooks.text}: chooses the bite map's hooks, but there is no --bitemap",
                          "add --bitemap, or drop --hooks")
@@ -127,7 +131,10 @@ def cmd_history(args: argparse.Namespace) -> int:
     guests = guest_request(args, (Policy.WARN,))
     sources = []
     observed: dict[str, tuple[cz.Census, list[cz.Bite]]] = {}
+    lints: hz.Lints = {}
     requests = [kernel_request(args, item) for item in series_list(args.kernel)]
+    if args.lint:
+        lz.spatch_version()  # spatch missing: an error with its remedy, before anything slow
     for request in requests:
         target = load(request, progress)
         evaluator = target.config.evaluator()
@@ -135,6 +142,10 @@ def cmd_history(args: argparse.Namespace) -> int:
         census = cz.take(target.tree.source, target.hooks, evaluator, unclassified=True)
         mandatory = [h for h in target.hooks.classified() if h.hook_class is HookClass.MANDATORY]
         observed[request.spec.series] = run_lifecycles(args, guests, progress, target, census, mandatory)
+        if args.lint:
+            result = lz.lint(target.tree.source, target.hooks, target.hooks.hooks, target.tree.path / "derived",
+                             progress, census)
+            lints[request.spec.series] = lz.hook_verdicts(result)
         sources.append(hz.SeriesSource(request.spec.series, target.tree.release, target.tree.source,
                                        target.hooks, census, read_facts(target.tree.source, evaluator),
                                        target.vendor_modules))
@@ -142,13 +153,13 @@ def cmd_history(args: argparse.Namespace) -> int:
     history = hz.history(sources)
     dynamic = {s: {r.hook.key: r.first_phase for r in c.rows} for s, (c, _) in observed.items() if args.dynamic}
     bites = {s: {b.hook.key: b for b in bs} for s, (_, bs) in observed.items() if args.bitemap}
-    table = tabulate(hz.rows(history, dynamic, bites), headers=hz.headers(history, dynamic, bites),
+    table = tabulate(hz.rows(history, dynamic, bites, lints), headers=hz.headers(history, dynamic, bites, lints),
                      tablefmt="github", disable_numparse=True)
     api = tabulate(hz.api_rows(history), headers=hz.API_HEADERS, tablefmt="github", disable_numparse=True)
     print(table + "\n\n" + api + "\n", file=outputs.human)
     for line in hz.summary(history):
         print(line, file=outputs.human)
-    outputs.write("--json", json.dumps(hz.to_json(history, dynamic, bites), indent=2) + "\n")
+    outputs.write("--json", json.dumps(hz.to_json(history, dynamic, bites, lints), indent=2) + "\n")
     if args.update_doc:
         path = Path(args.update_doc)
         document = replace_section(path.read_text(), "history", table)
@@ -173,6 +184,8 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
                         help="for each mandatory hook NULL alone under missing_hook=warn, what breaks first")
     parser.add_argument("--hooks", metavar="HOOKS", type=hook_selection("--hooks"),
                         help=f"bite map: only these (mandatory) hooks: {HOOKS_HELP}")
+    parser.add_argument("--lint", action="store_true",
+                        help="with several kernels: add each hook's lint verdict per series (kvmnull lint)")
     parser.add_argument("--scenario-timeout", type=positive_float, default=15.0, metavar="S",
                         help="bite map: seconds before a lifecycle counts as hung")
     parser.add_argument("--json", metavar="FILE", help="write everything as JSON")

@@ -419,6 +419,7 @@ def vendor_api(s: SeriesSource) -> VendorApi:
 # per series: table.hook -> first lifecycle phase (``--dynamic``), and kvm-null's bite (``--bitemap``)
 Phases = dict[str, dict[str, str | None]]
 Bites = dict[str, dict[str, Bite]]
+Lints = dict[str, dict[str, str]]  # series -> table.hook -> the lint's verdict in words
 
 
 def _key(p: Presence) -> str:
@@ -440,8 +441,9 @@ def _bite_cell(bite: Bite | None) -> str:
     return f"{bite.step}: {bite.how}" if bite.step else bite.how
 
 
-def rows(h: History, phases: Phases | None = None, bites: Bites | None = None) -> list[list[str]]:
-    phases, bites = phases or {}, bites or {}
+def rows(h: History, phases: Phases | None = None, bites: Bites | None = None,
+         lints: Lints | None = None) -> list[list[str]]:
+    phases, bites, lints = phases or {}, bites or {}, lints or {}
     out = []
     for lineage in h.lineages:
         pairs = list(zip(h.series, lineage.presence, strict=True))
@@ -450,14 +452,17 @@ def rows(h: History, phases: Phases | None = None, bites: Bites | None = None) -
                     *("-" if p is None else p.implemented_by() for p in lineage.presence),
                     *((phases[s].get(_key(p)) or "") if p else "" for s, p in pairs if s in phases),
                     *(_bite_cell(bites[s].get(_key(p))) if p else "" for s, p in pairs if s in bites),
+                    *((lints[s].get(_key(p)) or "") if p else "" for s, p in pairs if s in lints),
                     _changes_cell(lineage)])
     return out
 
 
-def headers(h: History, phases: Phases | None = None, bites: Bites | None = None) -> list[str]:
+def headers(h: History, phases: Phases | None = None, bites: Bites | None = None,
+            lints: Lints | None = None) -> list[str]:
     return ["table", "hook", *(f"class {s}" for s in h.series), *(f"vendors {s}" for s in h.series),
             *(f"first phase {s}" for s in h.series if s in (phases or {})),
-            *(f"kvm-null bite {s}" for s in h.series if s in (bites or {})), "changes"]
+            *(f"kvm-null bite {s}" for s in h.series if s in (bites or {})),
+            *(f"lint {s}" for s in h.series if s in (lints or {})), "changes"]
 
 
 API_HEADERS = ["series", "kernel", "vendor registers with", "kvm.ko exports its vendor interface",
@@ -487,8 +492,9 @@ def summary(h: History) -> list[str]:
     return lines
 
 
-def to_json(h: History, phases: Phases | None = None, bites: Bites | None = None) -> dict[str, object]:
-    phases, bites = phases or {}, bites or {}
+def to_json(h: History, phases: Phases | None = None, bites: Bites | None = None,
+            lints: Lints | None = None) -> dict[str, object]:
+    phases, bites, lints = phases or {}, bites or {}, lints or {}
 
     def series(s: str, p: Presence | None) -> dict[str, object] | None:
         if p is None:
@@ -497,7 +503,8 @@ def to_json(h: History, phases: Phases | None = None, bites: Bites | None = None
                 "implementations": p.implementations,
                 **({"first_phase": phases[s].get(_key(p))} if s in phases else {}),
                 **({"kvm_null_bite": bite.to_json() if (bite := bites[s].get(_key(p))) else None}
-                   if s in bites else {})}
+                   if s in bites else {}),
+                **({"lint": lints[s].get(_key(p))} if s in lints else {})}
 
     return {
         "series": [{"series": s, "kernel": r} for s, r in zip(h.series, h.releases, strict=True)],

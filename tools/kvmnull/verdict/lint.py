@@ -1016,6 +1016,19 @@ def finding_rows(result: Lint) -> list[list[str]]:
              f"{s.function}() ({s.file}:{s.line})"] for s in result.sites if s.severity is not Severity.FINE]
 
 
+def hook_verdicts(result: Lint) -> dict[str, str]:
+    """Per hook (``table.hook``), the lint's verdict in a table cell: ``fine``, ``no call``, or the worst
+    severity with the kinds that are not fine (``error: nothing 3``)."""
+    out = {}
+    for hook in result.hooks:
+        sites = result.of(hook)
+        worst = max((s.severity for s in sites), key=lambda s: s.rank, default=Severity.FINE)
+        counts = {k: sum(1 for s in sites if s.kind is k) for k in Kind if k.severity is not Severity.FINE}
+        kinds = ", ".join(f"{k.value} {n}" for k, n in counts.items() if n)
+        out[hook.key] = "no call" if not sites else worst.value if not kinds else f"{worst.value}: {kinds}"
+    return out
+
+
 def summary(result: Lint, release: str) -> str:
     """``RELEASE: N calls of M hooks: E errors, W warnings``."""
     counts = {s: sum(1 for site in result.sites if site.severity is s) for s in Severity}
