@@ -121,3 +121,21 @@ def test_a_hunk_that_does_not_apply_is_named_and_leaves_nothing(series_tree: pac
     err = capsys.readouterr().err
     assert re.search(r"hunk #\d+ of \S+ does not apply \(tried at line \d+\); it expected at line \d+:", err), err
     assert cached_patched(cache, patch) == []
+
+
+@pytest.mark.guest
+def test_review_runs_the_touched_hook_in_guests(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # the whole review of a new mandatory hook: its scenarios under each kvm.ko and its knockout row
+    patch = PATCHES / "7.3-add-mandatory-hook.patch"
+    hook = f"x86.{new_hook(patch)}"
+    out = tmp_path / "review.json"
+    assert main(["review", str(patch), "--kernel", "7.3", "-q", "--accel", "tcg", "--log-dir", str(tmp_path),
+                 "--json", str(out)]) == 0, capsys.readouterr()
+    data = json.loads(out.read_text())
+    assert data["touched"] == [hook] and data["failed"] is False
+    mine = {(s["policy"], s["observed"]) for s in data["guest"]["scenarios"] if s["name"] == hook}
+    assert mine == {("refuse", "refused"), ("warn", "warned"), ("upstream", "not_admitted")}
+    assert all(s["pass"] for s in data["guest"]["scenarios"])
+    assert [(b["table"], b["hook"], b["warned"]) for b in data["guest"]["bites"]] == [("x86", hook[4:], True)]
+    text = capsys.readouterr().out
+    assert f"{hook} [refuse]: expected refused, observed refused: ok" in text

@@ -49,8 +49,6 @@ class GuestPart:
 
     scenarios: tuple[dict[str, object], ...]
     bites: tuple[dict[str, object], ...]
-    matrix_status: int
-    bitemap_status: int
 
 
 @dataclass(frozen=True)
@@ -90,12 +88,21 @@ def _run(argv: Sequence[str], progress: Progress) -> tuple[int, dict[str, object
         out = Path(tmp) / "result.json"
         command = [sys.executable, "-m", "kvmnull", *argv, "--json", str(out)]
         progress.command(command, None)
-        # subprocess.run kills the child on any exception, Ctrl-C included
-        done = subprocess.run(command, stdin=subprocess.DEVNULL, stdout=sys.stderr, check=False)
-        if done.returncode not in (0, 1):
-            raise GuestError(f"review: `kvmnull {argv[0]}` of the touched hooks failed (exit {done.returncode})",
+        # its output is relayed to standard error line by line; the child is killed on any exception
+        with subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                              text=True, errors="replace") as child:
+            try:
+                assert child.stdout is not None
+                for line in child.stdout:
+                    sys.stderr.write(line)
+                status = child.wait()
+            except BaseException:
+                child.kill()
+                raise
+        if status not in (0, 1):
+            raise GuestError(f"review: `kvmnull {argv[0]}` of the touched hooks failed (exit {status})",
                              "see its message above; --no-guest gives the static part alone")
-        return done.returncode, json.loads(out.read_text()) if out.exists() else {}
+        return status, json.loads(out.read_text()) if out.exists() else {}
 
 
 def _guest_part(args: argparse.Namespace, hooks: Sequence[Hook], progress: Progress) -> GuestPart:
@@ -104,18 +111,16 @@ def _guest_part(args: argparse.Namespace, hooks: Sequence[Hook], progress: Progr
               "--accel", args.accel, "--timeout-multiplier", str(args.timeout_multiplier),
               *(["--log-dir", args.log_dir] if args.log_dir else []), *(["-v"] if args.verbose else []),
               *(["-q"] if args.quiet else [])]
-    keys = ",".join(h.key for h in hooks)
     classified = ",".join(h.key for h in hooks if h.hook_class is not HookClass.UNCLASSIFIED)
     scenarios: list[dict[str, object]] = []
-    status_m = status_b = 0
     bites: list[dict[str, object]] = []
     if classified:
-        status_m, data = _run(["matrix", *common, "--hooks", classified, "--kvm", "both", "--no-bulk"], progress)
+        _, data = _run(["matrix", *common, "--hooks", classified, "--kvm", "both", "--no-bulk"], progress)
         scenarios = _records(data, "scenarios")
-    if keys:
-        status_b, data = _run(["bitemap", *common, "--vendor", "kvm-amd", "--hooks", keys], progress)
+    if classified:  # kvm-amd's knockout= reaches the classified tables' hooks
+        _, data = _run(["bitemap", *common, "--vendor", "kvm-amd", "--hooks", classified], progress)
         bites = _records(data, "bites")
-    return GuestPart(tuple(scenarios), tuple(bites), status_m, status_b)
+    return GuestPart(tuple(scenarios), tuple(bites))
 
 
 def review(args: argparse.Namespace, progress: Progress) -> Review:
