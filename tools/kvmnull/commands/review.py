@@ -148,11 +148,6 @@ def review(args: argparse.Namespace, progress: Progress) -> Review:
 
 # ---- the three renderings ----
 
-def _site(site: lz.CallSite) -> str:
-    return (f"{site.file}:{site.line}: {site.severity.value}: {site.hook.key}: {site.kind.value}: {site.why} "
-            f"(in {site.function}())")
-
-
 def _wrap(text: str, indent: str = "  ") -> list[str]:
     return textwrap.wrap(text, WIDTH, initial_indent=indent, subsequent_indent=indent + "  ",
                          break_on_hyphens=False, break_long_words=True)
@@ -175,12 +170,12 @@ def text(r: Review) -> str:
     out.append("Contract change:")
     out += [line for c in r.changes for line in _wrap(c.text)] or ["  none: no hook added, removed or reclassified"]
     out += ["", "Lint findings the patch introduces:"]
-    out += [line for s in r.lint.introduced for line in _wrap(_site(s))]
-    out += [line for m in r.lint.introduced_remarks for line in _wrap(f"{m.severity.value}: {m.key}: {m.text}")]
+    out += [line for s in r.lint.introduced for line in _wrap(s.message)]
+    out += [line for m in r.lint.introduced_remarks for line in _wrap(m.message)]
     if not r.lint.introduced and not r.lint.introduced_remarks:
         out.append("  none")
     if r.lint.resolved:
-        out += ["", "Lint findings the patch resolves:"] + [line for s in r.lint.resolved for line in _wrap(_site(s))]
+        out += ["", "Lint findings the patch resolves:"] + [line for s in r.lint.resolved for line in _wrap(s.message)]
     for key, body in r.stubs.items():
         out += ["", f"kvm-null's stub for {key}:"] + [f"  {line}".expandtabs(8)[:WIDTH] for line in body.splitlines()]
     if r.guest is not None:

@@ -126,6 +126,12 @@ class CallSite:
             return Severity.WARNING
         return self.kind.severity
 
+    @property
+    def message(self) -> str:
+        """The compiler-style line: ``FILE:LINE: SEVERITY: table.hook: kind: why (in FUNCTION())``."""
+        return (f"{self.file}:{self.line}: {self.severity.value}: {self.hook.key}: {self.kind.value}: {self.why} "
+                f"(in {self.function}())")
+
     def to_json(self) -> dict[str, object]:
         return {"file": self.file, "line": self.line, "column": self.column, "function": self.function,
                 "spelling": self.spelling.value, "value_used": self.value_used, "kind": self.kind.value,
@@ -142,6 +148,12 @@ class Remark:
     text: str
     file: str | None = None
     line: int | None = None
+
+    @property
+    def message(self) -> str:
+        """The compiler-style line: ``[FILE:LINE: ]SEVERITY: table.hook: text``."""
+        where = f"{self.file}:{self.line}: " if self.file and self.line else ""
+        return f"{where}{self.severity.value}: {self.key}: {self.text}"
 
     def to_json(self) -> dict[str, object]:
         return {"severity": self.severity.value, "hook": self.key, "text": self.text, "file": self.file,
@@ -982,15 +994,7 @@ def to_json(result: Lint, release: str) -> dict[str, object]:
 
 def lines(result: Lint) -> list[str]:
     """Compiler-style lines: ``FILE:LINE: SEVERITY: table.hook: what``, worst first within a file's order."""
-    out = []
-    for site in result.sites:
-        if site.severity is not Severity.FINE:
-            out.append(f"{site.file}:{site.line}: {site.severity.value}: {site.hook.key}: {site.kind.value}: "
-                       f"{site.why} (in {site.function}())")
-    for remark in result.remarks:
-        where = f"{remark.file}:{remark.line}: " if remark.file and remark.line else ""
-        out.append(f"{where}{remark.severity.value}: {remark.key}: {remark.text}")
-    return out
+    return [s.message for s in result.sites if s.severity is not Severity.FINE] + [r.message for r in result.remarks]
 
 
 def rows(result: Lint) -> list[list[str]]:
